@@ -1,0 +1,96 @@
+"""Chapter file formats: YouTube description text, JSON, WebVTT chapters and FFmetadata."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import ChapterError
+from ..transcript import clock
+from .model import Chapter, ChapterResult
+
+
+def youtube_timestamp(seconds: float) -> str:
+    """'04:05' under an hour, 'H:MM:SS' past it (YouTube's description syntax)."""
+    whole = int(seconds)
+    h, rem = divmod(whole, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def to_youtube(chapters: Sequence[Chapter]) -> str:
+    return "".join(f"{youtube_timestamp(c.start)} {c.title}\n" for c in chapters)
+
+
+def to_json(result: ChapterResult) -> str:
+    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def to_vtt(chapters: Sequence[Chapter]) -> str:
+    cues = [f"Chapter {i}\n{clock(c.start, hours=True)} --> {clock(c.end, hours=True)}\n{c.title}\n"
+            for i, c in enumerate(chapters, 1)]
+    return "WEBVTT\n\n" + "\n".join(cues)
+
+
+def _ffmeta_escape(text: str) -> str:
+    for ch in ("\\", "=", ";", "#", "\n"):
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def to_ffmetadata(chapters: Sequence[Chapter]) -> str:
+    lines = [";FFMETADATA1"]
+    for c in chapters:
+        lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={round(c.start * 1000)}",
+                  f"END={round(c.end * 1000)}", f"title={_ffmeta_escape(c.title)}"]
+    return "\n".join(lines) + "\n"
+
+
+CHAPTER_FORMATS = ("youtube", "json", "vtt", "ffmetadata")
+
+
+def render(result: ChapterResult, fmt: str) -> str:
+    if fmt == "json":
+        return to_json(result)
+    renderers = {"youtube": to_youtube, "vtt": to_vtt, "ffmetadata": to_ffmetadata}
+    if fmt not in renderers:
+        raise ChapterError(f"unknown chapter format {fmt!r}; choose one of {', '.join(CHAPTER_FORMATS)}")
+    return renderers[fmt](result.chapters)
+
+
+def chapters_from_dict(data: object, duration: float | None = None) -> list[Chapter]:
+    """Read `{"chapters": [{"start", "title", "end"?}]}` (or a bare list). Missing ends are the
+    next chapter's start, or `duration` for the last."""
+    items = data.get("chapters") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not items:
+        raise ChapterError('chapters JSON must hold a non-empty "chapters" list')
+    rows = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or "start" not in item or "title" not in item:
+            raise ChapterError(f"chapter {i + 1} needs a start and a title")
+        try:
+            start = float(item["start"])
+            end = float(item["end"]) if item.get("end") is not None else None
+        except (TypeError, ValueError):
+            raise ChapterError(f"chapter {i + 1} has a non-numeric time") from None
+        rows.append((start, end, str(item["title"])))
+    rows.sort(key=lambda r: r[0])
+    chapters = []
+    for i, (start, end, title) in enumerate(rows):
+        nxt = rows[i + 1][0] if i + 1 < len(rows) else None
+        end = nxt if nxt is not None else (end if end is not None else duration)
+        if end is None:
+            raise ChapterError("the last chapter needs an end time (or give the video's duration)")
+        chapters.append(Chapter(start, max(end, start), title))
+    return chapters
+
+
+def load_chapters(path: str | Path, duration: float | None = None) -> list[Chapter]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ChapterError(f"chapters file not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ChapterError(f"cannot read chapters file {path}: {exc}") from None
+    return chapters_from_dict(data, duration)

@@ -1,0 +1,118 @@
+"""One frozen Settings object, read from environment variables (documented in README.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ChaptanError
+
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+               "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """'2gb' / '500 MB' / '1048576' -> bytes."""
+    raw = text.strip().lower().replace(" ", "")
+    number = raw.rstrip("kmgtib")
+    unit = raw[len(number):]
+    if unit not in _SIZE_UNITS or not number:
+        raise ChaptanError(f"cannot read size {text!r}: use e.g. 2gb, 500mb or a number of bytes")
+    return int(float(number) * _SIZE_UNITS[unit])
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ChaptanError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name).lower()
+    if not value:
+        return default
+    return value in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    models_dir: Path = Path("models")
+    # Whisper: a model name faster-whisper knows (downloaded when online) or a CTranslate2 folder;
+    # empty means: first folder under models/whisper/, else the bundled tiny.en.
+    whisper_model: str = ""
+    device: str = "auto"  # auto | cpu | cuda
+    compute_type: str = ""  # empty: float16 on CUDA, int8 on CPU
+    # LLM (any OpenAI-compatible server)
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = 120.0
+    # App
+    max_upload: int = 2 * 1000**3
+    workers: int = 1
+    admin_user: str = ""
+    admin_password: str = ""
+    # E-mail when a job ends
+    email_host: str = ""
+    email_port: int = 587
+    email_user: str = ""
+    email_password: str = ""
+    email_use_tls: bool = True
+    email_from: str = ""
+    # Voice assistant
+    system_prompt: str = ""
+    memory_tokens: int = 2000
+    seats: int = 10
+    # S3 mirror
+    s3_bucket: str = ""
+    s3_prefix: str = "chaptan/"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def email_configured(self) -> bool:
+        return bool(self.email_host)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        prefix = _env("CHAPTAN_S3_PREFIX", "chaptan/")
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        return cls(
+            data_dir=Path(_env("CHAPTAN_DATA_DIR", "data")),
+            models_dir=Path(_env("CHAPTAN_MODELS_DIR", "models")),
+            whisper_model=_env("CHAPTAN_WHISPER_MODEL"),
+            device=_env("CHAPTAN_DEVICE", "auto").lower(),
+            compute_type=_env("CHAPTAN_COMPUTE_TYPE"),
+            openai_api_key=_env("OPENAI_API_KEY"),
+            openai_base_url=_env("OPENAI_BASE_URL"),
+            llm_model=_env("CHAPTAN_LLM_MODEL", "gpt-4o-mini"),
+            llm_timeout=float(_env("CHAPTAN_LLM_TIMEOUT", "120")),
+            max_upload=parse_size(_env("CHAPTAN_MAX_UPLOAD", "2gb")),
+            workers=max(1, _env_int("CHAPTAN_WORKERS", 1)),
+            admin_user=_env("CHAPTAN_ADMIN_USER"),
+            admin_password=os.environ.get("CHAPTAN_ADMIN_PASSWORD", ""),
+            email_host=_env("EMAIL_HOST"),
+            email_port=_env_int("EMAIL_PORT", 587),
+            email_user=_env("EMAIL_HOST_USER"),
+            email_password=os.environ.get("EMAIL_HOST_PASSWORD", ""),
+            email_use_tls=_env_bool("EMAIL_USE_TLS", True),
+            email_from=_env("DEFAULT_FROM_EMAIL"),
+            system_prompt=_env("CHAPTAN_SYSTEM_PROMPT"),
+            memory_tokens=_env_int("CHAPTAN_MEMORY_TOKENS", 2000),
+            seats=max(1, _env_int("CHAPTAN_SEATS", 10)),
+            s3_bucket=_env("CHAPTAN_S3_BUCKET"),
+            s3_prefix=prefix,
+        )

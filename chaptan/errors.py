@@ -1,0 +1,17 @@
+"""Errors a user can cause and fix. They carry a one-line message and never need a traceback."""
+
+
+class ChaptanError(Exception):
+    """A problem with the user's input or configuration (the CLI exits 2, the app shows the message)."""
+
+
+class MediaError(ChaptanError):
+    """The file is not usable media: not media at all, empty, truncated, or without audio."""
+
+
+class TranscriptError(ChaptanError):
+    """A transcript file is malformed."""
+
+
+class ChapterError(ChaptanError):
+    """A chapter list is malformed."""
