@@ -1,0 +1,39 @@
+"""Chaptan's entry point: `python app.py` locally, and the Hugging Face Space's app_file.
+
+Settings come from environment variables (README.md lists them); --host/--port/--share override
+Gradio's GRADIO_SERVER_NAME / GRADIO_SERVER_PORT and add a public share link.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from chaptan.config import Settings
+from chaptan.services import build_services
+from chaptan.ui import build_app, launch_options
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the Chaptan web app.")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1, or GRADIO_SERVER_NAME)")
+    parser.add_argument("--port", type=int, help="port (default 7860, or GRADIO_SERVER_PORT)")
+    parser.add_argument("--share", action="store_true", help="create a public Gradio share link")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    services = build_services(settings)
+    password = services.start()
+    if password:
+        print(f"Created the first administrator: user 'admin', password {password!r}. "
+              "It is shown only this once: sign in and change it in the Admin tab.", flush=True)
+    demo = build_app(services)
+    try:
+        demo.launch(server_name=args.host, server_port=args.port, share=args.share or None,
+                    **launch_options(services))
+    finally:
+        services.stop()
+
+
+if __name__ == "__main__":
+    main()

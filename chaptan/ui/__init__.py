@@ -1,0 +1,59 @@
+"""The Gradio app, built from services by a factory so tests and app.py launch the same thing."""
+
+from __future__ import annotations
+
+import gradio as gr
+from starlette.middleware import Middleware
+
+from ..services import Services
+from .admin import build_admin_tab
+from .api import build_api
+from .library import build_library_tab
+from .login import LOGIN_MESSAGE, ChaptanBlocks, ClientAddressMiddleware, make_auth
+from .results import CSS
+from .upload import build_upload_tab
+
+# Work that loads a CPU/GPU for long (remuxing, waiting on the job workers) is grouped so its
+# limits are explicit; Gradio gives a shared concurrency_id the lowest limit of its events.
+HEAVY_ID = "heavy"
+SUBMIT_ID = "submit"
+SUBMIT_LIMIT = 16
+CACHE_SWEEP = (1800, 3600)  # Gradio's served copies are deleted an hour after they were made
+
+
+def build_app(services: Services) -> gr.Blocks:
+    heavy = {"id": HEAVY_ID, "limit": max(1, services.settings.workers)}
+    submit = {"id": SUBMIT_ID, "limit": SUBMIT_LIMIT}
+    with ChaptanBlocks(title="Chaptan", delete_cache=CACHE_SWEEP) as demo:
+        demo.accounts = services.accounts
+        with gr.Row():
+            gr.Markdown("# Chaptan · チャプたん\nChapters for your videos, made on your own machine.")
+            who = gr.Markdown(elem_id="chaptan-user")
+            gr.Button("Log out", link="/logout", size="sm", scale=0, min_width=100)
+        with gr.Tabs():
+            with gr.Tab("Upload & chapter"):
+                build_upload_tab(demo, services, heavy)
+            with gr.Tab("My videos"):
+                build_library_tab(demo, services, heavy)
+            build_admin_tab(demo, services)
+        build_api(services, heavy, submit)
+
+        def greet(request: gr.Request) -> str:
+            return f"Signed in as **{request.username}**" if request and request.username else ""
+
+        demo.load(greet, None, [who], api_visibility="private")
+    demo.queue(api_open=False, default_concurrency_limit=8)
+    return demo
+
+
+def launch_options(services: Services) -> dict:
+    """Keyword arguments for `demo.launch` that every deployment needs."""
+    return {
+        "auth": make_auth(services.accounts),
+        "auth_message": LOGIN_MESSAGE,
+        "max_file_size": services.settings.max_upload,
+        "footer_links": ["api", "settings"],
+        "css": CSS,
+        "theme": gr.themes.Soft(),
+        "app_kwargs": {"middleware": [Middleware(ClientAddressMiddleware)]},
+    }

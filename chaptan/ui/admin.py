@@ -1,0 +1,88 @@
+"""Admin: manage users and see every user's jobs and disk use. Every handler re-checks the role."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ..services import Services
+from ..videos import Requester
+from .common import fmt_time, requester, user_errors
+
+USER_HEADERS = ["User", "Admin", "Disabled", "E-mail", "Jobs", "Disk (MB)", "Created"]
+
+
+def _admin(services: Services, request: gr.Request) -> Requester:
+    req = requester(services, request)
+    if not req.is_admin:
+        raise gr.Error("Only administrators can do this.")
+    return req
+
+
+def build_admin_tab(demo: gr.Blocks, services: Services) -> None:
+    with gr.Tab("Admin", visible=False) as tab:
+        users = gr.Dataframe(headers=USER_HEADERS, interactive=False, label="Users")
+        refresh = gr.Button("Refresh", size="sm")
+        with gr.Row():
+            name = gr.Textbox(label="User name")
+            password = gr.Textbox(label="New password (8+ characters)", type="password")
+            email = gr.Textbox(label="E-mail (optional)")
+            is_admin = gr.Checkbox(label="Administrator")
+        with gr.Row():
+            create = gr.Button("Create user", variant="primary")
+            reset = gr.Button("Reset password")
+            set_email = gr.Button("Set e-mail")
+            disable = gr.Button("Disable")
+            enable = gr.Button("Enable")
+            remove = gr.Button("Remove", variant="stop")
+        message = gr.Markdown()
+
+    def table(request: gr.Request):
+        _admin(services, request)
+        jobs = services.store.list_jobs(None)
+        rows = []
+        for user in services.accounts.list():
+            count = sum(1 for j in jobs if j.owner == user.name)
+            disk = services.artifacts.usage(user.name) / 1e6
+            rows.append([user.name, "yes" if user.is_admin else "", "yes" if user.disabled else "",
+                         user.email, count, round(disk, 1), fmt_time(user.created)])
+        return rows
+
+    refresh.click(table, None, [users], api_visibility="private")
+
+    def action(verb: str):
+        @user_errors
+        def run(user: str, pw: str, mail: str, admin: bool, request: gr.Request):
+            req = _admin(services, request)
+            accounts = services.accounts
+            user = user.strip()
+            if verb == "create":
+                accounts.create(user, pw, is_admin=admin, email=mail.strip())
+            elif verb == "reset":
+                accounts.set_password(user, pw)
+            elif verb == "email":
+                accounts.set_email(user, mail.strip())
+            elif verb in ("disable", "remove") and user == req.name:
+                raise gr.Error("You cannot do that to your own account.")
+            elif verb == "disable":
+                accounts.set_disabled(user, True)
+            elif verb == "enable":
+                accounts.set_disabled(user, False)
+            elif verb == "remove":
+                for job in services.store.list_jobs(user):
+                    services.library.delete(req, job.id)
+                accounts.remove(user)
+            return f"Done: {verb} **{user}**.", "", table(request)
+        return run
+
+    for button, verb in ((create, "create"), (reset, "reset"), (set_email, "email"),
+                         (disable, "disable"), (enable, "enable"), (remove, "remove")):
+        button.click(action(verb), [name, password, email, is_admin], [message, password, users],
+                     api_visibility="private")
+
+    def on_load(request: gr.Request):
+        req = requester(services, request)
+        if not req.is_admin:
+            return gr.Tab(visible=False), []
+        return gr.Tab(visible=True), table(request)
+
+    demo.load(on_load, None, [tab, users], api_visibility="private")

@@ -1,0 +1,77 @@
+"""My videos: the caller's jobs (everyone's for admins), to open, retry or delete."""
+
+from __future__ import annotations
+
+import html
+
+import gradio as gr
+
+from ..services import Services
+from .common import fmt_duration, fmt_time, requester, user_errors
+from .results import build_results, empty_results, progress_html, results_values, wire_video_export
+
+HEADERS = ["Title", "Duration", "Status", "Created", "Owner", "ID"]
+EMPTY_NOTE = "No videos yet. Upload one in the **Upload & chapter** tab."
+
+
+def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Dataframe:
+    with gr.Row():
+        everyone = gr.Checkbox(label="Show every user's videos (admins)", value=False, visible=False)
+        refresh = gr.Button("Refresh", size="sm")
+    empty = gr.Markdown(EMPTY_NOTE, visible=False)
+    table = gr.Dataframe(headers=HEADERS, interactive=False, wrap=True, label="Your videos")
+    with gr.Row():
+        selected = gr.Textbox(label="Selected video ID", interactive=True, scale=3)
+        open_btn = gr.Button("Open", variant="primary")
+        retry_btn = gr.Button("Retry")
+        delete_btn = gr.Button("Delete", variant="stop")
+    status = gr.HTML()
+    panel = build_results()
+
+    def rows(show_all: bool, request: gr.Request):
+        req = requester(services, request)
+        jobs = services.library.jobs(req, everyone=show_all)
+        data = [[j.title, fmt_duration(j.duration), j.status, fmt_time(j.created), j.owner, j.id]
+                for j in jobs]
+        return data, gr.Markdown(visible=not data), gr.Checkbox(visible=req.is_admin)
+
+    listing = [table, empty, everyone]
+    refresh.click(rows, [everyone], listing, api_visibility="private")
+    everyone.change(rows, [everyone], listing, api_visibility="private")
+    demo.load(rows, [everyone], listing, api_visibility="private")
+
+    def on_select(evt: gr.SelectData):
+        return evt.row_value[-1] if evt.row_value else ""
+
+    table.select(on_select, None, [selected], api_visibility="private")
+
+    @user_errors
+    def on_open(job_id: str, request: gr.Request):
+        req = requester(services, request)
+        job = services.library.job(req, job_id)
+        if job.status != "done":
+            return (progress_html(job), *empty_results())
+        return (progress_html(job), *results_values(services, req, job))
+
+    open_btn.click(on_open, [selected], [status, *panel.outputs], api_visibility="private")
+
+    @user_errors
+    def on_retry(job_id: str, show_all: bool, request: gr.Request):
+        req = requester(services, request)
+        job = services.library.retry(req, job_id)
+        return (progress_html(job), *rows(show_all, request))
+
+    retry_btn.click(on_retry, [selected, everyone], [status, *listing], api_visibility="private")
+
+    @user_errors
+    def on_delete(job_id: str, show_all: bool, request: gr.Request):
+        req = requester(services, request)
+        job = services.library.job(req, job_id)
+        services.library.delete(req, job_id)
+        note = f"<div class='chaptan-status'>Deleted <b>{html.escape(job.title)}</b>.</div>"
+        return (note, "", *empty_results(), *rows(show_all, request))
+
+    delete_btn.click(on_delete, [selected, everyone], [status, selected, *panel.outputs, *listing],
+                     api_visibility="private")
+    wire_video_export(services, panel, selected, heavy)
+    return table

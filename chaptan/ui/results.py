@@ -1,0 +1,105 @@
+"""The results panel (player, chapters, transcript, downloads), shown by Upload and My videos."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import gradio as gr
+
+from ..services import Services
+from ..store import Job
+from ..videos import EXPORTS, Requester
+from .common import fmt_duration, outbox_dir, private_copy, requester, user_errors
+
+TEXT_EXPORTS = tuple(e.key for e in EXPORTS if e.key != "video")
+
+
+@dataclass
+class ResultsPanel:
+    video: gr.Video
+    youtube: gr.Textbox
+    notes: gr.Markdown
+    transcript: gr.Textbox
+    downloads: gr.File
+    video_export: gr.Button
+    video_file: gr.File
+
+    @property
+    def outputs(self) -> list:
+        return [self.video, self.youtube, self.notes, self.transcript, self.downloads]
+
+
+def build_results() -> ResultsPanel:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            video = gr.Video(label="Video", interactive=False, buttons=["download"])
+        with gr.Column(scale=2):
+            youtube = gr.Textbox(label="Chapters: paste into your YouTube description", lines=10,
+                                 interactive=False, buttons=["copy"])
+            notes = gr.Markdown()
+    transcript = gr.Textbox(label="Transcript", lines=8, max_lines=20, interactive=False,
+                            buttons=["copy"])
+    with gr.Row():
+        downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
+        with gr.Column():
+            video_export = gr.Button("Make a copy of the video with chapter markers")
+            video_file = gr.File(label="Video with chapters", interactive=False)
+    return ResultsPanel(video, youtube, notes, transcript, downloads, video_export, video_file)
+
+
+def empty_results() -> tuple:
+    return (None, "", "", "", None)
+
+
+def results_values(services: Services, req: Requester, job: Job) -> tuple:
+    """Values for `ResultsPanel.outputs` for a finished job (per-request copies of every file)."""
+    library = services.library
+    source = services.artifacts.path(job.owner, job.id, job.source_name)
+    video = private_copy(source, f"{job.id}{source.suffix}")
+    youtube = library.render(job, "youtube")
+    notes = "\n".join(f"- ⚠️ {html.escape(w)}" for w in job.warnings)
+    transcript = library.render(job, "txt")
+    folder = outbox_dir()
+    files = [str(library.export(req, job.id, key, folder)) for key in TEXT_EXPORTS]
+    return (video, youtube, notes, transcript, files)
+
+
+def progress_html(job: Job | None) -> str:
+    """A progress bar with the stage and an ETA; empty when there is no job."""
+    if job is None:
+        return ""
+    title = html.escape(job.title)
+    if job.status == "failed":
+        return (f"<div class='chaptan-status failed'><b>{title}</b>: failed. "
+                f"{html.escape(job.error)}</div>")
+    if job.status == "done":
+        length = fmt_duration(job.duration)
+        return f"<div class='chaptan-status done'><b>{title}</b> ({length}): done.</div>"
+    percent = int(job.progress * 100)
+    stage = {"queued": "waiting for a free worker"}.get(job.stage, job.stage)
+    eta = f" · about {fmt_duration(job.eta_seconds)} left" if job.eta_seconds else ""
+    return (f"<div class='chaptan-status running'><b>{title}</b>: {html.escape(stage)} · {percent}%{eta}"
+            f"<div class='chaptan-bar'><div style='width:{percent}%'></div></div></div>")
+
+
+CSS = """
+.chaptan-status {padding: 0.6em 0.8em; border-radius: 8px; background: var(--block-background-fill);}
+.chaptan-status.failed {border-left: 4px solid #d33;}
+.chaptan-status.done {border-left: 4px solid #2a2;}
+.chaptan-bar {height: 8px; margin-top: 6px; background: var(--border-color-primary); border-radius: 4px;}
+.chaptan-bar > div {height: 8px; background: var(--color-accent); border-radius: 4px; transition: width .8s;}
+"""
+
+
+def wire_video_export(services: Services, panel: ResultsPanel, job_id: gr.State, heavy: dict) -> None:
+    """The remux copies the whole video, so it runs on demand and shares the heavy-work limit."""
+    @user_errors
+    def on_export(current: str, request: gr.Request):
+        req = requester(services, request)
+        if not current:
+            raise gr.Error("Open a finished video first.")
+        return str(services.library.export(req, current, "video", outbox_dir()))
+
+    panel.video_export.click(on_export, [job_id], [panel.video_file], api_visibility="private",
+                             concurrency_limit=heavy["limit"], concurrency_id=heavy["id"])

@@ -1,0 +1,72 @@
+"""Upload & chapter: send a video, watch its progress, get chapters, transcript and downloads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from ..services import Services
+from ..videos import LANGUAGES
+from .common import requester, user_errors
+from .results import build_results, empty_results, progress_html, results_values, wire_video_export
+
+MEDIA_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".m4a", ".mp3", ".wav", ".flac"]
+GENERATOR_CHOICES = [("Automatic (LLM when configured)", "auto"), ("Local, offline", "local"),
+                     ("LLM", "llm")]
+POLL_SECONDS = 1.0
+
+
+def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
+    gr.Markdown("Upload a video or audio file; Chaptan transcribes it and writes YouTube chapters. "
+                "You can close this page: the job keeps running and shows up under **My videos**.")
+    with gr.Row():
+        upload = gr.File(label="Video or audio", file_types=MEDIA_TYPES, type="filepath", scale=3)
+        with gr.Column(scale=2):
+            language = gr.Dropdown(choices=list(LANGUAGES), value="auto", label="Spoken language",
+                                   allow_custom_value=True)
+            generator = gr.Radio(choices=GENERATOR_CHOICES, value="auto", label="Chapter writer")
+            max_chapters = gr.Number(value=0, precision=0, minimum=0, label="Maximum chapters (0: no limit)")
+            start = gr.Button("Start", variant="primary")
+    job_id = gr.State("")
+    status = gr.HTML()
+    timer = gr.Timer(POLL_SECONDS, active=False)
+    panel = build_results()
+
+    @user_errors
+    def on_start(path: str | None, lang: str, gen: str, most: float, request: gr.Request):
+        req = requester(services, request)
+        if not path:
+            raise gr.Error("Choose a video or audio file first.")
+        job = services.library.submit(req, Path(path), language=lang or "auto", generator=gen,
+                                      max_chapters=int(most or 0))
+        return (job.id, progress_html(job), gr.Timer(active=True), None, *empty_results())
+
+    start.click(on_start, [upload, language, generator, max_chapters],
+                [job_id, status, timer, upload, *panel.outputs], api_visibility="private",
+                concurrency_limit=heavy["limit"], concurrency_id=heavy["id"])
+
+    @user_errors
+    def on_tick(current: str, request: gr.Request):
+        req = requester(services, request)
+        if not current:
+            return ("", gr.Timer(active=False), *[gr.skip()] * len(panel.outputs))
+        job = services.library.job(req, current)
+        if job.status == "done":
+            return (progress_html(job), gr.Timer(active=False), *results_values(services, req, job))
+        active = job.status in ("queued", "running")
+        return (progress_html(job), gr.Timer(active=active), *[gr.skip()] * len(panel.outputs))
+
+    timer.tick(on_tick, [job_id], [status, timer, *panel.outputs], api_visibility="private",
+               show_progress="hidden")
+
+    def on_load(request: gr.Request):
+        """Reopening the page shows the caller's job that is still in progress."""
+        req = requester(services, request)
+        pending = [j for j in services.library.jobs(req) if j.status in ("queued", "running")]
+        if not pending:
+            return "", "", gr.Timer(active=False)
+        return pending[0].id, progress_html(pending[0]), gr.Timer(active=True)
+
+    demo.load(on_load, None, [job_id, status, timer], api_visibility="private")
+    wire_video_export(services, panel, job_id, heavy)

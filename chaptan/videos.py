@@ -1,0 +1,217 @@
+"""The video library: what the app and its API do with a user's videos, with no UI in it.
+
+Every method takes the `Requester` and acts only on that user's own jobs (admins excepted); a job
+someone else owns is reported exactly like one that does not exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from .chapters import ChapterOptions, ChapterResult
+from .chapters import formats as chapter_formats
+from .chapters.model import Chapter
+from .config import Settings
+from .errors import ChaptanError
+from .jobs import JobRunner
+from .media import probe
+from .storage import ArtifactStore
+from .store import Job, Store
+from .transcript import TRANSCRIPT_FORMATS, Transcript
+
+log = logging.getLogger(__name__)
+
+TRANSCRIPT_FILE = "transcript.json"
+SOURCE_PREFIX = "source"
+LANGUAGES = ("auto", "en", "ja", "zh", "ko", "es", "fr", "de", "it", "pt", "ru", "nl", "vi", "th", "id")
+
+
+@dataclass(frozen=True)
+class Requester:
+    name: str
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    key: str
+    label: str
+    suffix: str
+
+
+EXPORTS = (
+    ExportFormat("youtube", "Chapters: YouTube description (.txt)", "chapters.txt"),
+    ExportFormat("chapters_json", "Chapters: JSON", "chapters.json"),
+    ExportFormat("chapters_vtt", "Chapters: WebVTT", "chapters.vtt"),
+    ExportFormat("ffmetadata", "Chapters: FFmetadata", "ffmetadata.txt"),
+    ExportFormat("srt", "Transcript: SRT", "srt"),
+    ExportFormat("vtt", "Transcript: WebVTT", "vtt"),
+    ExportFormat("txt", "Transcript: plain text", "txt"),
+    ExportFormat("json", "Transcript: JSON", "json"),
+    ExportFormat("video", "Video with embedded chapters", "mp4"),
+)
+EXPORT_KEYS = tuple(e.key for e in EXPORTS)
+
+
+class VideoNotFound(ChaptanError):
+    def __init__(self, job_id: str):
+        super().__init__(f"no video {job_id!r} in your library")
+
+
+class VideoLibrary:
+    def __init__(self, settings: Settings, store: Store, artifacts: ArtifactStore,
+                 runner: JobRunner | None = None, transcriber=None):
+        self.settings = settings
+        self.store = store
+        self.artifacts = artifacts
+        self.runner = runner
+        self.transcriber = transcriber
+
+    # --- jobs -----------------------------------------------------------------------------
+    def submit(self, requester: Requester, upload: Path, *, title: str = "", language: str = "auto",
+               generator: str = "auto", max_chapters: int = 0) -> Job:
+        """Check the upload is usable media, keep it in the user's folder, queue the job."""
+        upload = Path(upload)
+        if language not in LANGUAGES and not (2 <= len(language) <= 3 and language.isalpha()):
+            raise ChaptanError(f"unknown language {language!r}")
+        if generator not in ("auto", "local", "llm"):
+            raise ChaptanError(f"unknown generator {generator!r}; choose auto, local or llm")
+        if max_chapters and max_chapters < 3:
+            raise ChaptanError("YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+")
+        info = probe(upload)
+        now = time.time()
+        job_id = uuid.uuid4().hex[:12]
+        suffix = upload.suffix.lower() if upload.suffix.lower().lstrip(".").isalnum() else ""
+        source_name = f"{SOURCE_PREFIX}{suffix}"
+        self.artifacts.put_file(requester.name, job_id, source_name, upload, move=True)
+        job = Job(id=job_id, owner=requester.name, title=(title or upload.stem)[:200],
+                  source_name=source_name, status="queued", stage="queued", progress=0.0,
+                  eta_seconds=None, error="", created=now, updated=now, started=None, finished=None,
+                  language=language, generator=generator, max_chapters=int(max_chapters),
+                  duration=info.duration, warnings=(), attempts=0)
+        self.store.add_job(job)
+        if self.runner is not None:
+            self.runner.submit(job)
+        return job
+
+    def process(self, job: Job, report) -> None:
+        """The job worker's work: transcribe, chapter, save. Runs in a background thread."""
+        from .pipeline import process_media
+
+        source = self.artifacts.path(job.owner, job.id, job.source_name)
+        options = ChapterOptions(max_chapters=job.max_chapters)
+        transcript, result = process_media(
+            source, settings=self.settings, language=job.language, generator=job.generator,
+            options=options, progress=report, transcriber=self.transcriber)
+        if not transcript.segments:
+            raise ChaptanError("no speech was found in this video's audio, so there is nothing to chapter")
+        report(0.99, "saving")
+        self.artifacts.write_text(job.owner, job.id, TRANSCRIPT_FILE,
+                                  json.dumps(transcript.to_dict(), ensure_ascii=False))
+        self.store.add_chapter_version(job.id, [c.to_dict() for c in result.chapters],
+                                       author=f"chaptan ({result.generator})", base_version=None)
+        self.store.update_job(job.id, duration=transcript.duration, warnings=tuple(result.warnings),
+                              language=job.language if job.language != "auto" else
+                              (transcript.language or "auto"))
+
+    def job(self, requester: Requester, job_id: str) -> Job:
+        job = self.store.get_job(str(job_id).strip())
+        if job is None or (job.owner != requester.name and not requester.is_admin):
+            raise VideoNotFound(str(job_id))
+        return job
+
+    def jobs(self, requester: Requester, everyone: bool = False) -> list[Job]:
+        return self.store.list_jobs(None if (everyone and requester.is_admin) else requester.name)
+
+    def retry(self, requester: Requester, job_id: str) -> Job:
+        job = self.job(requester, job_id)
+        if job.status != "failed":
+            raise ChaptanError("only a failed video can be retried")
+        if self.runner is None:
+            raise ChaptanError("no worker is running")
+        return self.runner.retry(job.id)
+
+    def delete(self, requester: Requester, job_id: str) -> None:
+        job = self.job(requester, job_id)
+        if job.status == "running":
+            raise ChaptanError("this video is being processed; delete it when it has finished")
+        self.store.delete_job(job.id)
+        self.artifacts.delete_job(job.owner, job.id)
+
+    # --- results --------------------------------------------------------------------------
+    def transcript(self, job: Job) -> Transcript:
+        return Transcript.load(self.artifacts.path(job.owner, job.id, TRANSCRIPT_FILE))
+
+    def chapters(self, job: Job) -> ChapterResult:
+        version = self.store.latest_chapter_version(job.id)
+        if version is None:
+            raise ChaptanError("this video has no chapters yet")
+        duration = job.duration or 0.0
+        chapters = chapter_formats.chapters_from_dict({"chapters": version.chapters}, duration)
+        generator = "llm" if "(llm)" in version.author else "local"
+        return ChapterResult(chapters, generator, list(job.warnings))
+
+    def summary(self, job: Job) -> dict:
+        return {"job_id": job.id, "title": job.title, "owner": job.owner, "status": job.status,
+                "stage": job.stage, "progress": round(job.progress, 3), "error": job.error,
+                "duration": job.duration, "created": job.created, "language": job.language}
+
+    def details(self, requester: Requester, job_id: str) -> dict:
+        job = self.job(requester, job_id)
+        out = self.summary(job)
+        out["warnings"] = list(job.warnings)
+        out["exports"] = list(EXPORT_KEYS) if job.status == "done" else []
+        out["transcript"] = self.transcript(job).to_dict() if job.status == "done" else None
+        out["chapters"] = [c.to_dict() for c in self.chapters(job).chapters] if job.status == "done" else []
+        out["chapter_versions"] = [
+            {"version": v.number, "created": v.created, "author": v.author, "chapters": v.chapters}
+            for v in self.store.list_chapter_versions(job.id)]
+        return out
+
+    def export(self, requester: Requester, job_id: str, fmt: str, dest_dir: Path) -> Path:
+        """Write the export `fmt` of the latest saved chapters into `dest_dir` and return its path."""
+        job = self.job(requester, job_id)
+        if job.status != "done":
+            raise ChaptanError("this video has not finished processing yet")
+        spec = next((e for e in EXPORTS if e.key == fmt), None)
+        if spec is None:
+            raise ChaptanError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_KEYS)}")
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        stem = _file_stem(job.title)
+        if spec.key == "video":
+            return self._export_video(job, dest_dir, stem)
+        dest = dest_dir / f"{stem}.{spec.suffix}"
+        dest.write_text(self.render(job, spec.key), encoding="utf-8")
+        return dest
+
+    def render(self, job: Job, fmt: str) -> str:
+        if fmt in TRANSCRIPT_FORMATS:
+            return TRANSCRIPT_FORMATS[fmt](self.transcript(job))
+        result = self.chapters(job)
+        return chapter_formats.render(result, {"chapters_json": "json", "chapters_vtt": "vtt"}.get(fmt, fmt))
+
+    def _export_video(self, job: Job, dest_dir: Path, stem: str) -> Path:
+        from .media import embed_chapters
+
+        source = self.artifacts.path(job.owner, job.id, job.source_name)
+        chapters: list[Chapter] = self.chapters(job).chapters
+        info = probe(source)
+        suffix = ".mp4" if info.has_video else ".m4a"
+        dest = dest_dir / f"{stem}-chapters{suffix}"
+        try:
+            embed_chapters(source, chapters, dest)
+        except ChaptanError:
+            # Some codecs (e.g. Vorbis) have no place in MP4; Matroska takes any stream as is.
+            dest = dest.with_suffix(".mkv" if info.has_video else ".mka")
+            embed_chapters(source, chapters, dest)
+        return dest
+
+
+def _file_stem(title: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_ " else "_" for ch in title).strip()
+    return "-".join(cleaned.split())[:60] or "video"

@@ -1,0 +1,61 @@
+"""Start the real app on a free port with a temporary data dir, as users' scripts would meet it."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from gradio_client import Client
+
+from chaptan.config import Settings
+from chaptan.services import Services, build_services
+from chaptan.ui import build_app, launch_options
+
+ADMIN = ("admin", "admin-password-1")
+ALICE = ("alice", "alice-password-1")
+BOB = ("bob", "bob-password-12")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningApp:
+    url: str
+    services: Services
+
+    def client(self, user: tuple[str, str]) -> Client:
+        return Client(self.url, auth=user, verbose=False)
+
+    def http(self, user: tuple[str, str] | None) -> httpx.Client:
+        """An HTTP session logged in as `user` through the login form (None: anonymous)."""
+        session = httpx.Client(base_url=self.url, timeout=30)
+        if user is not None:
+            reply = session.post("/login", data={"username": user[0], "password": user[1]})
+            assert reply.status_code == 200, reply.text
+        return session
+
+
+@contextmanager
+def running_app(data_dir: Path, **settings):
+    config = Settings(data_dir=data_dir, models_dir=data_dir / "models", admin_user=ADMIN[0],
+                      admin_password=ADMIN[1], **settings)
+    services = build_services(config)
+    services.start()
+    for name, password in (ALICE, BOB):
+        services.accounts.create(name, password)
+    demo = build_app(services)
+    port = free_port()
+    try:
+        demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
+                    **launch_options(services))
+        yield RunningApp(f"http://127.0.0.1:{port}", services)
+    finally:
+        demo.close()
+        services.stop()

@@ -1,0 +1,146 @@
+"""The Gradio app driven over HTTP with gradio_client, exactly as users' scripts drive it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from gradio_client import handle_file
+
+from tests.app_harness import ADMIN, ALICE, BOB, running_app
+from tests.media_factory import TOPICS, spoken_video, text_as_video
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("app-media")
+    return spoken_video(folder / "three topics.mp4", TOPICS)
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("app-data")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def alice_job(app, media):
+    """Alice chapters the three-topic video through the public API (the full flow)."""
+    client = app.client(ALICE)
+    job_id, chapters_json, youtube = client.predict(handle_file(str(media.path)), "auto", "local", 0,
+                                                    api_name="/chapter_video")
+    return job_id, json.loads(chapters_json), youtube
+
+
+def test_full_flow_returns_chapters_near_topic_changes(alice_job, media):
+    job_id, result, youtube = alice_job
+    starts = [c["start"] for c in result["chapters"]]
+    assert result["generator"] == "local"
+    assert starts[0] == 0
+    for true_start in media.topic_starts[1:]:
+        assert min(abs(s - true_start) for s in starts) <= 5.0, (starts, media.topic_starts)
+    assert youtube.splitlines()[0].startswith("00:00 ")
+    assert len(youtube.splitlines()) == len(result["chapters"])
+
+
+def test_get_video_and_exports(app, alice_job, tmp_path):
+    job_id, result, _ = alice_job
+    client = app.client(ALICE)
+    details = json.loads(client.predict(job_id, api_name="/get_video"))
+    assert details["status"] == "done"
+    assert "spaghetti" in json.dumps(details["transcript"]).lower()
+    assert details["chapters"] == result["chapters"]
+    assert details["chapter_versions"][0]["version"] == 1
+    assert "srt" in details["exports"] and "video" in details["exports"]
+    listing = json.loads(client.predict(api_name="/list_videos"))
+    assert [v["job_id"] for v in listing] == [job_id]
+    srt = Path(client.predict(job_id, "srt", api_name="/export"))
+    assert "-->" in srt.read_text(encoding="utf-8")
+    youtube = Path(client.predict(job_id, "youtube", api_name="/export")).read_text(encoding="utf-8")
+    assert youtube.startswith("00:00 ")
+    video = Path(client.predict(job_id, "video", api_name="/export"))
+    assert video.suffix == ".mp4" and video.stat().st_size > 1000
+
+
+def test_another_user_is_refused_by_every_endpoint(app, alice_job):
+    job_id, _, _ = alice_job
+    bob = app.client(BOB)
+    assert json.loads(bob.predict(api_name="/list_videos")) == []
+    for call in (lambda: bob.predict(job_id, api_name="/get_video"),
+                 lambda: bob.predict(job_id, "srt", api_name="/export"),
+                 lambda: bob.predict(job_id, "video", api_name="/export"),
+                 lambda: bob.predict(job_id, api_name="/delete_video")):
+        with pytest.raises(Exception, match="no video"):
+            call()
+    # Still there for its owner.
+    assert json.loads(app.client(ALICE).predict(job_id, api_name="/get_video"))["status"] == "done"
+
+
+def test_guessed_file_paths_are_refused(app, alice_job):
+    job_id, _, _ = alice_job
+    job = app.services.store.get_job(job_id)
+    owned = [app.services.artifacts.local_path(job.owner, job.id, job.source_name),
+             app.services.artifacts.local_path(job.owner, job.id, "transcript.json"),
+             app.services.store.path]
+    bob = app.http(BOB)
+    for path in owned:
+        assert path.exists()
+        for route in (f"/gradio_api/file={path}", f"/file={path}"):
+            reply = bob.get(route)
+            assert reply.status_code in (403, 404), (route, reply.status_code)
+
+
+def test_admin_sees_everyones_videos(app, alice_job):
+    job_id, _, _ = alice_job
+    admin = app.client(ADMIN)
+    assert json.loads(admin.predict(job_id, api_name="/get_video"))["owner"] == "alice"
+
+
+def test_bad_upload_gets_a_clear_error_and_the_app_keeps_serving(app, tmp_path):
+    client = app.client(ALICE)
+    bad = text_as_video(tmp_path / "notes.mp4")
+    with pytest.raises(Exception, match="not a media file|no audio|cannot read"):
+        client.predict(handle_file(str(bad)), "auto", "local", 0, api_name="/chapter_video")
+    assert isinstance(json.loads(client.predict(api_name="/list_videos")), list)
+
+
+def test_wrong_password_and_anonymous_access_are_refused(app):
+    with pytest.raises(ValueError, match="Invalid credentials"):
+        app.client((ALICE[0], "not-the-password"))
+    anonymous = app.http(None)
+    assert anonymous.get("/config").status_code == 401
+    reply = anonymous.post("/gradio_api/call/list_videos", json={"data": []})
+    assert reply.status_code in (401, 403), reply.status_code
+
+
+def test_direct_rest_calls_outside_the_queue_are_refused(app):
+    session = app.http(ALICE)
+    for route in ("/gradio_api/api/list_videos", "/gradio_api/run/list_videos", "/api/list_videos"):
+        reply = session.post(route, json={"data": []})
+        assert reply.status_code >= 400, (route, reply.status_code, reply.text[:200])
+
+
+def test_delete_removes_files(app, media):
+    client = app.client(BOB)
+    job_id, _, _ = client.predict(handle_file(str(media.path)), "en", "local", 4, api_name="/chapter_video")
+    job = app.services.store.get_job(job_id)
+    folder = app.services.artifacts.job_dir(job.owner, job.id)
+    assert folder.exists()
+    client.predict(job_id, api_name="/delete_video")
+    assert not folder.exists()
+    assert json.loads(client.predict(api_name="/list_videos")) == []
+
+
+def test_login_is_throttled_after_repeated_failures(tmp_path):
+    with running_app(tmp_path) as app:
+        session = app.http(None)
+        for _ in range(5):
+            reply = session.post("/login", data={"username": "alice", "password": "wrong-password"})
+            assert reply.status_code == 400
+        # The right password is refused too while the name is locked out...
+        reply = session.post("/login", data={"username": "alice", "password": ALICE[1]})
+        assert reply.status_code == 400
+        # ...and the login page says how long to wait.
+        assert "try again in" in session.get("/config").text
+        assert app.services.accounts.lockout_remaining("alice") > 0
