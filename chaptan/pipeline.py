@@ -1,0 +1,60 @@
+"""Media file -> transcript -> chapters, the one pipeline the CLI and the app both run."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from .chapters import ChapterOptions, ChapterResult, generate_chapters
+from .config import Settings
+from .media import probe
+from .transcribe import ProgressFn, SpeechToText, WhisperTranscriber
+from .transcript import Transcript
+
+log = logging.getLogger(__name__)
+
+# Share of the progress bar per stage: transcription is nearly all of the time.
+_PROBE_SHARE, _TRANSCRIBE_SHARE = 0.01, 0.94
+
+
+def process_media(path: str | Path, *, settings: Settings, language: str = "auto", generator: str = "auto",
+                  options: ChapterOptions | None = None, progress: ProgressFn | None = None,
+                  transcriber: SpeechToText | None = None) -> tuple[Transcript, ChapterResult]:
+    """Probe, transcribe and chapter `path`. `progress(fraction, stage)` gets the overall fraction
+    (0..1, never decreasing) and the stage: probing, transcribing, chaptering, done."""
+    options = options or ChapterOptions()
+    report = progress or (lambda fraction, stage: None)
+    report(0.0, "probing")
+    info = probe(path)
+    log.info("%s: %.1f s, %s, audio %s", path, info.duration, info.container, info.audio_codec)
+    report(_PROBE_SHARE, "probing")
+    warm = _warm_up_local_chapterer()
+    transcriber = transcriber or WhisperTranscriber(settings=settings)
+
+    def transcribing(fraction: float, stage: str) -> None:
+        report(_PROBE_SHARE + _TRANSCRIBE_SHARE * fraction, stage)
+
+    transcript = transcriber.transcribe(Path(path), language=None if language == "auto" else language,
+                                        progress=transcribing)
+    report(_PROBE_SHARE + _TRANSCRIBE_SHARE, "chaptering")
+    warm.join()
+    result = generate_chapters(transcript, options, generator, settings)
+    report(1.0, "done")
+    return transcript, result
+
+
+def _warm_up_local_chapterer() -> threading.Thread:
+    """Load the local generator's model while Whisper runs, so chaptering adds little at the end.
+    A failure here is only logged: chaptering loads the model again and reports any error itself."""
+    def warm() -> None:
+        from .chapters.local import LocalChapterer
+
+        try:
+            LocalChapterer().warm_up()
+        except Exception:  # noqa: BLE001 - best effort; the real call reports errors
+            log.warning("could not preload the local chapter model", exc_info=True)
+
+    thread = threading.Thread(target=warm, name="chaptan-warm-up", daemon=True)
+    thread.start()
+    return thread
