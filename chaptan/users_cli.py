@@ -1,0 +1,136 @@
+"""`chaptan users ...`: manage the app's accounts from a shell, e.g. inside the container.
+
+Each command sets `func(args) -> int` on its parser; user mistakes raise ChaptanError for the main
+entry point to print as one line (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import secrets
+import sys
+import time
+
+from .auth import Accounts, validate_name
+from .config import Settings
+from .errors import ChaptanError
+from .store import DB_FILE, Store
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    users = subparsers.add_parser("users", help="manage the web app's user accounts",
+                                  description="Manage the accounts that can sign in to the web app. "
+                                              "The database is CHAPTAN_DATA_DIR/chaptan.json.")
+    commands = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
+
+    add = commands.add_parser("add", help="create a user")
+    add.add_argument("name")
+    _password_options(add)
+    add.add_argument("--admin", action="store_true", help="may manage users and see every job")
+    add.add_argument("--email", default="", help="where to send 'your chapters are ready' mails")
+    add.set_defaults(func=_add)
+
+    commands.add_parser("list", help="show all users").set_defaults(func=_list)
+
+    passwd = commands.add_parser("passwd", help="set a user's password")
+    passwd.add_argument("name")
+    _password_options(passwd)
+    passwd.set_defaults(func=_passwd)
+
+    for name, func, text in (("remove", _remove, "delete a user (their jobs stay)"),
+                             ("disable", _disable, "refuse a user's sign-ins"),
+                             ("enable", _enable, "allow a disabled user to sign in again")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("name")
+        command.set_defaults(func=func)
+
+
+def _password_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--password", help="the password (visible in the shell history; prefer a prompt)")
+    group.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of stdin")
+
+
+def _accounts() -> Accounts:
+    return Accounts(Store(Settings.from_env().data_dir / DB_FILE))
+
+
+def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
+    """(password, generated): from the options, a prompt on a terminal, or made up when piped."""
+    if args.password is not None:
+        return args.password, False
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise ChaptanError("--password-stdin: stdin gave no password")
+        return password, False
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise ChaptanError("the two passwords differ")
+        return password, False
+    return secrets.token_urlsafe(12), True
+
+
+def _show_generated(name: str, password: str) -> None:
+    print(f"password for {name}: {password}")
+    print("(shown only this once)")
+
+
+def _add(args: argparse.Namespace) -> int:
+    accounts = _accounts()
+    # Fail on the name before anyone types a password for it.
+    validate_name(args.name)
+    if any(u.name == args.name for u in accounts.list()):
+        raise ChaptanError(f"user {args.name!r} already exists")
+    password, generated = _read_password(args)
+    accounts.create(args.name, password, is_admin=args.admin, email=args.email)
+    print(f"created {'admin ' if args.admin else 'user '}{args.name}")
+    if generated:
+        _show_generated(args.name, password)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    users = _accounts().list()
+    if not users:
+        print("no users yet: the app creates the admin on its first start, or run `chaptan users add`")
+        return 0
+    width = max(len(u.name) for u in users)
+    for user in users:
+        role = "admin" if user.is_admin else "user"
+        state = "disabled" if user.disabled else "enabled"
+        created = time.strftime("%Y-%m-%d", time.localtime(user.created))
+        print(f"{user.name:<{width}}  {role:<5}  {state:<8}  {created}  {user.email}".rstrip())
+    return 0
+
+
+def _passwd(args: argparse.Namespace) -> int:
+    accounts = _accounts()
+    accounts.get(args.name)  # a missing user fails before anyone types a password
+    password, generated = _read_password(args)
+    accounts.set_password(args.name, password)
+    print(f"changed the password of {args.name}")
+    if generated:
+        _show_generated(args.name, password)
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    _accounts().remove(args.name)
+    print(f"removed {args.name}")
+    return 0
+
+
+def _disable(args: argparse.Namespace) -> int:
+    _accounts().set_disabled(args.name, True)
+    print(f"disabled {args.name}")
+    return 0
+
+
+def _enable(args: argparse.Namespace) -> int:
+    _accounts().set_disabled(args.name, False)
+    print(f"enabled {args.name}")
+    return 0
