@@ -93,7 +93,8 @@ class Transcript:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise TranscriptError(f"transcript {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+            raise TranscriptError(f"transcript {path} is not valid JSON: {exc.msg} "
+                                  f"at line {exc.lineno}") from None
         return cls.from_dict(data)
 
 

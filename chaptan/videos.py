@@ -15,7 +15,9 @@ from pathlib import Path
 
 from .chapters import ChapterOptions, ChapterResult
 from .chapters import formats as chapter_formats
+from .chapters.local import title_for_span
 from .chapters.model import Chapter
+from .chapters.rules import Violation, clip_title, validate
 from .config import Settings
 from .errors import ChaptanError
 from .jobs import JobRunner
@@ -175,9 +177,7 @@ class VideoLibrary:
 
     def export(self, requester: Requester, job_id: str, fmt: str, dest_dir: Path) -> Path:
         """Write the export `fmt` of the latest saved chapters into `dest_dir` and return its path."""
-        job = self.job(requester, job_id)
-        if job.status != "done":
-            raise ChaptanError("this video has not finished processing yet")
+        job = self._finished(requester, job_id)
         spec = next((e for e in EXPORTS if e.key == fmt), None)
         if spec is None:
             raise ChaptanError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_KEYS)}")
@@ -193,7 +193,69 @@ class VideoLibrary:
         if fmt in TRANSCRIPT_FORMATS:
             return TRANSCRIPT_FORMATS[fmt](self.transcript(job))
         result = self.chapters(job)
+        if fmt == "youtube":
+            problems = validate(result.chapters, job.duration or 0.0)
+            if problems:
+                raise ChaptanError("the saved chapters are a draft that YouTube would refuse ("
+                                   + "; ".join(p.message for p in problems[:3])
+                                   + "): fix them in the Chapter editor first")
         return chapter_formats.render(result, {"chapters_json": "json", "chapters_vtt": "vtt"}.get(fmt, fmt))
+
+    # --- editing --------------------------------------------------------------------------
+    def check_chapters(self, requester: Requester, job_id: str, chapters: list[Chapter]) -> list[Violation]:
+        job = self._finished(requester, job_id)
+        return validate(chapters, job.duration or 0.0)
+
+    def save_chapters(self, requester: Requester, job_id: str, chapters: list[Chapter],
+                      base_version: int | None, note: str = "") -> int:
+        """Store `chapters` as a new version. `base_version` is the version the editor started
+        from; if someone saved since, the save is refused rather than overwriting their work."""
+        job = self._finished(requester, job_id)
+        if not chapters:
+            raise ChaptanError("there are no chapters to save")
+        if any(c.start > (job.duration or 0.0) for c in chapters):
+            raise ChaptanError("a chapter starts after the end of the video")
+        rows = [Chapter(c.start, c.end, clip_title(c.title, 200)).to_dict() for c in chapters]
+        author = requester.name + (f" ({note})" if note else "")
+        return self.store.add_chapter_version(job.id, rows, author=author, base_version=base_version)
+
+    def restore_version(self, requester: Requester, job_id: str, version: int,
+                        base_version: int | None) -> int:
+        job = self._finished(requester, job_id)
+        old = next((v for v in self.store.list_chapter_versions(job.id) if v.number == version), None)
+        if old is None:
+            raise ChaptanError(f"this video has no chapter version {version}")
+        chapters = chapter_formats.chapters_from_dict({"chapters": old.chapters}, job.duration)
+        return self.save_chapters(requester, job_id, chapters, base_version,
+                                  note=f"restored version {version}")
+
+    def retitle(self, requester: Requester, job_id: str, chapters: list[Chapter],
+                indices: list[int] | None = None) -> tuple[list[str], str]:
+        """New titles for the chapters at `indices` (all when None), from the LLM when one is
+        configured, else from the local titler. Returns the titles and a note on what made them."""
+        job = self._finished(requester, job_id)
+        transcript = self.transcript(job)
+        wanted = range(len(chapters)) if indices is None else indices
+        if any(not 0 <= i < len(chapters) for i in wanted):
+            raise ChaptanError("select a chapter row first")
+        note = "local titles"
+        if self.settings.llm_configured:
+            from .chapters.llm import LLMFailure, retitle
+
+            try:
+                return retitle(self.settings, transcript, chapters, list(wanted)), "LLM titles"
+            except LLMFailure as exc:
+                note = f"the LLM failed ({exc}); used local titles"
+        titles = [c.title for c in chapters]
+        for i in wanted:
+            titles[i] = title_for_span(transcript, chapters[i].start, chapters[i].end) or titles[i]
+        return titles, note
+
+    def _finished(self, requester: Requester, job_id: str) -> Job:
+        job = self.job(requester, job_id)
+        if job.status != "done":
+            raise ChaptanError("this video has not finished processing yet")
+        return job
 
     def _export_video(self, job: Job, dest_dir: Path, stem: str) -> Path:
         from .media import embed_chapters

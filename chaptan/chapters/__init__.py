@@ -8,7 +8,7 @@ from ..config import Settings
 from ..errors import ChaptanError
 from ..transcript import Transcript
 from .local import LocalChapterer, title_for_span
-from .model import Chapter, ChapterOptions, Chapterer, ChapterResult, Proposal
+from .model import Chapter, Chapterer, ChapterOptions, ChapterResult, Proposal
 from .rules import enforce, validate
 
 __all__ = ["Chapter", "ChapterOptions", "ChapterResult", "Chapterer", "Proposal",
@@ -27,7 +27,8 @@ def generate_chapters(transcript: Transcript, options: ChapterOptions | None = N
     if generator not in GENERATORS:
         raise ChaptanError(f"unknown generator {generator!r}; choose auto, local or llm")
     if options.max_chapters and options.max_chapters < 3:
-        raise ChaptanError("YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3 or more")
+        raise ChaptanError("YouTube needs at least 3 chapters: "
+                           "max chapters must be 0 (no limit) or 3 or more")
     warnings: list[str] = []
     use_llm = generator == "llm" or (generator == "auto" and settings.llm_configured)
     if generator == "llm" and not settings.llm_configured:

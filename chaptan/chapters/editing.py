@@ -1,0 +1,112 @@
+"""Chapter-table edits for the editor: rows of (start text, title) in, rows out. No UI here.
+
+The table holds what the person typed, so a malformed time is reported with its row instead of
+being dropped; `to_chapters` is the one place a table becomes Chapter objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..errors import ChapterError
+from ..transcript import Transcript
+from .formats import youtube_timestamp
+from .model import Chapter
+from .rules import clip_title
+
+Row = list  # [start text, title]
+_CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)\s*$")
+
+
+def parse_clock(text: object) -> float | None:
+    """'1:02:03', '2:05', '2:05.5' or plain seconds -> seconds; None when it is not a time."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text) if text >= 0 else None
+    raw = str(text or "").strip()
+    try:
+        seconds = float(raw)
+        return seconds if seconds >= 0 else None
+    except ValueError:
+        pass
+    match = _CLOCK.match(raw)
+    if not match:
+        return None
+    hours, minutes, secs = match.groups()
+    if (hours is not None and int(minutes) >= 60) or float(secs) >= 60:
+        return None
+    return int(hours or 0) * 3600 + int(minutes) * 60 + float(secs)
+
+
+def rows_from_chapters(chapters: Sequence[Chapter]) -> list[Row]:
+    return [[youtube_timestamp(c.start), c.title] for c in chapters]
+
+
+def parse_rows(rows: Sequence[Sequence]) -> list[tuple[float, str]]:
+    """(start, title) per non-empty row, in table order; a bad time raises with its row number."""
+    out = []
+    for i, row in enumerate(rows):
+        start_text = row[0] if len(row) > 0 else ""
+        title = str(row[1] if len(row) > 1 and row[1] is not None else "").strip()
+        if not str(start_text or "").strip() and not title:
+            continue
+        start = parse_clock(start_text)
+        if start is None:
+            raise ChapterError(f"row {i + 1}: {start_text!r} is not a time; write m:ss or h:mm:ss")
+        out.append((start, title))
+    return out
+
+
+def to_chapters(rows: Sequence[Sequence], duration: float) -> list[Chapter]:
+    """Chapters sorted by time, each ending where the next starts (the last at `duration`)."""
+    parsed = sorted(parse_rows(rows), key=lambda r: r[0])
+    ends = [s for s, _ in parsed[1:]] + [max(duration, parsed[-1][0] if parsed else 0.0)]
+    return [Chapter(start, end, title) for (start, title), end in zip(parsed, ends)]
+
+
+def sort_rows(rows: Sequence[Sequence], duration: float) -> list[Row]:
+    return rows_from_chapters(to_chapters(rows, duration))
+
+
+def add_at(rows: Sequence[Sequence], at: float, duration: float, transcript: Transcript | None,
+           titler=None) -> list[Row]:
+    """A new chapter at `at` (the player's time), titled from what is said there."""
+    chapters = to_chapters(rows, duration)
+    if any(abs(c.start - at) < 0.5 for c in chapters):
+        raise ChapterError(f"there is already a chapter at {youtube_timestamp(at)}")
+    following = [c.start for c in chapters if c.start > at]
+    end = following[0] if following else duration
+    title = titler(transcript, at, end) if (titler and transcript) else ""
+    chapters.append(Chapter(at, end, clip_title(title) or "New chapter"))
+    return sort_rows(rows_from_chapters(chapters), duration)
+
+
+def delete_row(rows: Sequence[Sequence], index: int, duration: float) -> list[Row]:
+    chapters = to_chapters(rows, duration)
+    _check_index(chapters, index)
+    del chapters[index]
+    return rows_from_chapters(chapters)
+
+
+def merge_with_next(rows: Sequence[Sequence], index: int, duration: float) -> list[Row]:
+    """Chapter `index` absorbs the one after it and keeps its own title."""
+    chapters = to_chapters(rows, duration)
+    _check_index(chapters, index)
+    if index + 1 >= len(chapters):
+        raise ChapterError("the last chapter has no next chapter to merge with")
+    del chapters[index + 1]
+    return rows_from_chapters(chapters)
+
+
+def split_at(rows: Sequence[Sequence], at: float, duration: float, transcript: Transcript | None,
+             titler=None) -> list[Row]:
+    """Split the chapter playing at `at` in two; the second half gets a title of its own."""
+    chapters = to_chapters(rows, duration)
+    if not any(c.start < at < c.end for c in chapters):
+        raise ChapterError(f"no chapter is playing at {youtube_timestamp(at)} to split")
+    return add_at(rows, at, duration, transcript, titler)
+
+
+def _check_index(chapters: list[Chapter], index: int) -> None:
+    if not 0 <= index < len(chapters):
+        raise ChapterError("select a chapter row first")
