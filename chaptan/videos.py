@@ -19,7 +19,7 @@ from .chapters.local import title_for_span
 from .chapters.model import Chapter
 from .chapters.rules import Violation, clip_title, validate
 from .config import Settings
-from .errors import ChaptanError
+from .errors import ChaptanError, MediaError
 from .jobs import JobRunner
 from .media import probe
 from .storage import ArtifactStore
@@ -85,7 +85,11 @@ class VideoLibrary:
             raise ChaptanError(f"unknown generator {generator!r}; choose auto, local or llm")
         if max_chapters and max_chapters < 3:
             raise ChaptanError("YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+")
-        info = probe(upload)
+        try:
+            info = probe(upload)
+        except MediaError as exc:
+            # The message names the server's temporary path; the person knows the file by its name.
+            raise MediaError(str(exc).replace(str(upload), upload.name)) from None
         now = time.time()
         job_id = uuid.uuid4().hex[:12]
         suffix = upload.suffix.lower() if upload.suffix.lower().lstrip(".").isalnum() else ""

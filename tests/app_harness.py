@@ -59,3 +59,22 @@ def running_app(data_dir: Path, **settings):
     finally:
         demo.close()
         services.stop()
+
+
+def add_finished_job(services: Services, owner: str, media: Path, transcript: dict,
+                     chapters: list[dict]) -> str:
+    """A job as the worker leaves it (source, transcript, chapter version 1), without re-running
+    whisper: the editor and chat tests start from a processed video."""
+    import json
+    import uuid
+
+    from chaptan.store import Job
+
+    job = Job(id=uuid.uuid4().hex[:12], owner=owner, title=media.stem, source_name="source" + media.suffix,
+              status="done", stage="done", progress=1.0, language="en", generator="local",
+              duration=transcript["duration"])
+    services.artifacts.put_file(owner, job.id, job.source_name, media)
+    services.artifacts.write_text(owner, job.id, "transcript.json", json.dumps(transcript))
+    services.store.add_job(job)
+    services.store.add_chapter_version(job.id, chapters, author="chaptan (local)", base_version=None)
+    return job.id

@@ -8,6 +8,7 @@ from starlette.middleware import Middleware
 from ..services import Services
 from .admin import build_admin_tab
 from .api import build_api
+from .editor import build_editor_tab
 from .library import build_library_tab
 from .login import LOGIN_MESSAGE, ChaptanBlocks, ClientAddressMiddleware, make_auth
 from .results import CSS
@@ -35,6 +36,8 @@ def build_app(services: Services) -> gr.Blocks:
                 build_upload_tab(demo, services, heavy)
             with gr.Tab("My videos"):
                 build_library_tab(demo, services, heavy)
+            with gr.Tab("Chapter editor"):
+                build_editor_tab(demo, services)
             build_admin_tab(demo, services)
         build_api(services, heavy, submit)
 

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..chapters import editing
 from ..chapters import formats as chapter_formats
+from ..errors import ChapterError
 from ..services import Services
 from .common import outbox_dir, requester, user_errors
 
@@ -34,6 +36,10 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
         details = gr.Textbox(label="video_json")
         exported = gr.File(label="file")
         deleted = gr.Textbox(label="deleted")
+        base_version = gr.Number(label="base_version", precision=0)
+        version = gr.Number(label="version", precision=0)
+        indices = gr.Textbox(label="rows_json")
+        problems = gr.Textbox(label="problems_json")
         trigger = gr.Button()
 
     @user_errors
@@ -87,3 +93,54 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
         return current
 
     trigger.click(delete_video, [job_id], [deleted], api_name="delete_video")
+
+    def chapters_in(job_id: str, text: str, req) -> list:
+        """Chapters from `{"chapters": [{"start": seconds or "m:ss", "title"}]}` or a bare list."""
+        try:
+            data = json.loads(text or "")
+        except json.JSONDecodeError as exc:
+            raise ChapterError(f"chapters_json is not valid JSON: {exc.msg}") from None
+        items = data.get("chapters") if isinstance(data, dict) else data
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ChapterError('chapters_json must be {"chapters": [{"start": ..., "title": ...}]}')
+        rows = [[item.get("start", ""), item.get("title", "")] for item in items]
+        return editing.to_chapters(rows, library.job(req, job_id).duration or 0.0)
+
+    @user_errors
+    def save_chapters(current: str, text: str, base: float | None, request: gr.Request) -> int:
+        """Save chapters as a new version on top of `base_version`; returns the new version number."""
+        req = requester(services, request)
+        chapters = chapters_in(current, text, req)
+        return library.save_chapters(req, current, chapters, None if base is None else int(base))
+
+    trigger.click(save_chapters, [job_id, chapters_json, base_version], [version], api_name="save_chapters")
+
+    @user_errors
+    def validate_chapters(current: str, text: str, request: gr.Request) -> str:
+        """YouTube rule violations of a chapter list, each with its row (0-based) and reason."""
+        req = requester(services, request)
+        found = library.check_chapters(req, current, chapters_in(current, text, req))
+        return json.dumps([{"row": p.row, "message": p.message} for p in found], ensure_ascii=False)
+
+    trigger.click(validate_chapters, [job_id, chapters_json], [problems], api_name="validate_chapters")
+
+    @user_errors
+    def restore_chapters(current: str, number: float, base: float | None, request: gr.Request) -> int:
+        """Save an earlier version again as the newest one; returns the new version number."""
+        req = requester(services, request)
+        return library.restore_version(req, current, int(number or 0), None if base is None else int(base))
+
+    trigger.click(restore_chapters, [job_id, version, base_version], [version], api_name="restore_chapters")
+
+    @user_errors
+    def retitle_chapters(current: str, text: str, rows: str, request: gr.Request) -> str:
+        """New titles (LLM when configured, else local) for rows given as a JSON list; [] or empty: all."""
+        req = requester(services, request)
+        chapters = chapters_in(current, text, req)
+        wanted = json.loads(rows) if rows and rows.strip() else []
+        titles, _ = library.retitle(req, current, chapters, [int(i) for i in wanted] or None)
+        out = [{"start": c.start, "end": c.end, "title": t} for c, t in zip(chapters, titles)]
+        return json.dumps({"chapters": out}, ensure_ascii=False)
+
+    trigger.click(retitle_chapters, [job_id, chapters_json, indices], [chapters_json],
+                  api_name="retitle_chapters")

@@ -1,0 +1,211 @@
+"""Chapter editor: a player beside an editable chapter table, transcript search, versions."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from ..chapters import editing
+from ..chapters.formats import youtube_timestamp
+from ..chapters.local import title_for_span
+from ..chapters.rules import validate
+from ..errors import ChaptanError
+from ..services import Services
+from .common import fmt_time, private_copy, requester, user_errors
+
+PLAYER_ID = "chaptan-editor-video"
+# Gradio cannot read a <video>'s playhead on the server, so these buttons ask the browser for it:
+# the JS runs first and its return value becomes the handler's inputs (the last one is the time).
+READ_PLAYHEAD = f"""(...args) => {{
+  const video = document.querySelector('#{PLAYER_ID} video');
+  args[args.length - 1] = video ? video.currentTime : 0;
+  return args;
+}}"""
+HISTORY_HEADERS = ["Version", "Saved", "By"]
+MATCH_HEADERS = ["Time", "Said"]
+NO_VIDEO = "Choose one of your finished videos to edit its chapters."
+
+
+def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
+    library = services.library
+    with gr.Row():
+        pick = gr.Dropdown(label="Video", choices=[], scale=4)
+        refresh = gr.Button("Refresh list", size="sm", scale=0, min_width=120)
+    state = gr.State({})  # job_id, base_version, duration of the open video
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            player = gr.Video(label="Player", interactive=False, elem_id=PLAYER_ID)
+            with gr.Accordion("Search the transcript", open=False):
+                query = gr.Textbox(label="Find words", placeholder="e.g. planets")
+                matches = gr.Dataframe(headers=MATCH_HEADERS, interactive=False, wrap=True)
+                chapter_here = gr.Button("Start a chapter at the selected match", size="sm")
+        with gr.Column(scale=2):
+            table = gr.Dataframe(headers=["Start", "Title"], datatype=["str", "str"], type="array",
+                                 interactive=True, column_count=(2, "fixed"), label="Chapters")
+            with gr.Row():
+                add = gr.Button("Add at player time", size="sm")
+                split = gr.Button("Split at player time", size="sm")
+            with gr.Row():
+                delete = gr.Button("Delete row", size="sm")
+                merge = gr.Button("Merge with next", size="sm")
+            with gr.Row():
+                retitle_one = gr.Button("New title for row", size="sm")
+                retitle_all = gr.Button("New titles for all", size="sm")
+            problems = gr.Markdown(NO_VIDEO)
+            save = gr.Button("Save as a new version", variant="primary")
+    with gr.Accordion("Version history", open=False):
+        history = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False)
+        with gr.Row():
+            restore_number = gr.Number(label="Version to restore", precision=0, minimum=1)
+            restore = gr.Button("Restore it as the newest version")
+    selected = gr.Number(value=-1, visible=False)
+    playhead = gr.Number(value=0, visible=False)
+    match_time = gr.Number(value=-1, visible=False)
+
+    def finished_videos(request: gr.Request):
+        req = requester(services, request)
+        done = [(j.title, j.id) for j in library.jobs(req) if j.status == "done"]
+        return gr.Dropdown(choices=done)
+
+    demo.load(finished_videos, None, [pick], api_visibility="private")
+    refresh.click(finished_videos, None, [pick], api_visibility="private")
+
+    def report(rows: list, current: dict) -> str:
+        """The live validation message: which row breaks which rule, or that the list is ready."""
+        if not current:
+            return NO_VIDEO
+        try:
+            chapters = editing.to_chapters(rows, current["duration"])
+        except ChaptanError as exc:
+            return f"⚠️ {exc}"
+        found = validate(chapters, current["duration"])
+        if not found:
+            return "✅ YouTube-ready: paste it into your description or save it."
+        lines = "\n".join(f"- {p.message}" for p in found)
+        return f"⚠️ **Draft**: YouTube would refuse these chapters yet. You can still save a draft.\n{lines}"
+
+    def history_rows(job_id: str) -> list:
+        versions = services.store.list_chapter_versions(job_id)
+        return [[v.number, fmt_time(v.created), v.author] for v in reversed(versions)]
+
+    @user_errors
+    def open_video(job_id: str, request: gr.Request):
+        req = requester(services, request)
+        if not job_id:
+            return {}, None, [], NO_VIDEO, []
+        job = library.job(req, job_id)
+        result = library.chapters(job)
+        latest = services.store.latest_chapter_version(job.id)
+        current = {"job_id": job.id, "base_version": latest.number if latest else None,
+                   "duration": job.duration or 0.0}
+        source = services.artifacts.path(job.owner, job.id, job.source_name)
+        rows = editing.rows_from_chapters(result.chapters)
+        return (current, private_copy(source, f"{job.id}{source.suffix}"), rows, report(rows, current),
+                history_rows(job.id))
+
+    pick.change(open_video, [pick], [state, player, table, problems, history], api_visibility="private")
+    table.change(report, [table, state], [problems], api_visibility="private", show_progress="hidden")
+
+    def on_row(evt: gr.SelectData, rows: list):
+        """Remember the row and seek the player to its start."""
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else int(evt.index)
+        start = editing.parse_clock(rows[index][0]) if 0 <= index < len(rows) else None
+        seek = gr.Video(playback_position=start) if start is not None else gr.skip()
+        return index, seek
+
+    table.select(on_row, [table], [selected, player], api_visibility="private")
+
+    def edit(op):
+        @user_errors
+        def run(rows: list, current: dict, index: float, at: float, request: gr.Request):
+            req = requester(services, request)
+            if not current:
+                raise gr.Error(NO_VIDEO)
+            job = library.job(req, current["job_id"])
+            transcript = library.transcript(job)
+            duration = current["duration"]
+            if op == "add":
+                new = editing.add_at(rows, float(at), duration, transcript, title_for_span)
+            elif op == "split":
+                new = editing.split_at(rows, float(at), duration, transcript, title_for_span)
+            elif op == "delete":
+                new = editing.delete_row(rows, int(index), duration)
+            else:
+                new = editing.merge_with_next(rows, int(index), duration)
+            return new, report(new, current), -1
+        return run
+
+    edit_inputs = [table, state, selected, playhead]
+    edit_outputs = [table, problems, selected]
+    add.click(edit("add"), edit_inputs, edit_outputs, js=READ_PLAYHEAD, api_visibility="private")
+    split.click(edit("split"), edit_inputs, edit_outputs, js=READ_PLAYHEAD, api_visibility="private")
+    delete.click(edit("delete"), edit_inputs, edit_outputs, api_visibility="private")
+    merge.click(edit("merge"), edit_inputs, edit_outputs, api_visibility="private")
+
+    def regenerate(all_rows: bool):
+        @user_errors
+        def run(rows: list, current: dict, index: float, request: gr.Request):
+            req = requester(services, request)
+            if not current:
+                raise gr.Error(NO_VIDEO)
+            chapters = editing.to_chapters(rows, current["duration"])
+            indices = None if all_rows else [int(index)]
+            titles, note = library.retitle(req, current["job_id"], chapters, indices)
+            new = [[row[0], title] for row, title in zip(editing.rows_from_chapters(chapters), titles)]
+            gr.Info(f"New titles: {note}.")
+            return new, report(new, current)
+        return run
+
+    retitle_one.click(regenerate(False), [table, state, selected], [table, problems],
+                      api_visibility="private")
+    retitle_all.click(regenerate(True), [table, state, selected], [table, problems],
+                      api_visibility="private")
+
+    @user_errors
+    def on_save(rows: list, current: dict, request: gr.Request):
+        req = requester(services, request)
+        if not current:
+            raise gr.Error(NO_VIDEO)
+        chapters = editing.to_chapters(rows, current["duration"])
+        number = library.save_chapters(req, current["job_id"], chapters, current["base_version"])
+        gr.Info(f"Saved as version {number}.")
+        return {**current, "base_version": number}, history_rows(current["job_id"])
+
+    save.click(on_save, [table, state], [state, history], api_visibility="private")
+
+    @user_errors
+    def on_restore(number: float, current: dict, request: gr.Request):
+        req = requester(services, request)
+        if not current:
+            raise gr.Error(NO_VIDEO)
+        saved = library.restore_version(req, current["job_id"], int(number or 0), current["base_version"])
+        job = library.job(req, current["job_id"])
+        rows = editing.rows_from_chapters(library.chapters(job).chapters)
+        gr.Info(f"Version {int(number)} restored as version {saved}.")
+        current = {**current, "base_version": saved}
+        return current, rows, report(rows, current), history_rows(job.id)
+
+    restore.click(on_restore, [restore_number, state], [state, table, problems, history],
+                  api_visibility="private")
+
+    @user_errors
+    def on_search(words: str, current: dict, request: gr.Request):
+        req = requester(services, request)
+        if not current or not words.strip():
+            return []
+        transcript = library.transcript(library.job(req, current["job_id"]))
+        needle = words.strip().casefold()
+        return [[youtube_timestamp(s.start), s.text.strip()]
+                for s in transcript.segments if needle in s.text.casefold()]
+
+    query.submit(on_search, [query, state], [matches], api_visibility="private")
+
+    def on_match(evt: gr.SelectData, found: list):
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else int(evt.index)
+        at = editing.parse_clock(found[index][0]) if 0 <= index < len(found) else None
+        if at is None:
+            return -1, gr.skip()
+        return at, gr.Video(playback_position=at)
+
+    matches.select(on_match, [matches], [match_time, player], api_visibility="private")
+    chapter_here.click(edit("add"), [table, state, selected, match_time], edit_outputs,
+                       api_visibility="private")

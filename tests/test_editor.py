@@ -1,0 +1,125 @@
+"""The chapter editor's endpoints, driven with gradio_client: edit, validate, save, restore."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from gradio_client.exceptions import AppError
+
+from chaptan.chapters import editing
+from chaptan.errors import ChapterError
+from tests.app_harness import ALICE, BOB, add_finished_job, running_app
+from tests.media_factory import TOPICS, spoken_video
+
+SEGMENTS = [(0.5, 12.0, "Let us start in the kitchen with a simple recipe for pasta."),
+            (12.5, 30.0, "Drop in the spaghetti and stir it during the first minute."),
+            (40.0, 55.0, "Now let us travel into space to explore the solar system."),
+            (55.5, 70.0, "Saturn has beautiful icy rings while Neptune is an ice giant."),
+            (80.0, 95.0, "Finally let us talk about football, the most popular sport."),
+            (95.5, 110.0, "The goalkeeper may touch the ball with the hands.")]
+DURATION = 115.0
+FIRST = [{"start": 0.0, "end": 40.0, "title": "Cooking pasta"},
+         {"start": 40.0, "end": 80.0, "title": "The solar system"},
+         {"start": 80.0, "end": DURATION, "title": "Football"}]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("editor")
+    media = spoken_video(folder / "talk.mp4", TOPICS[:1])
+    transcript = {"language": "en", "duration": DURATION,
+                  "segments": [{"start": a, "end": b, "text": t} for a, b, t in SEGMENTS]}
+    with running_app(folder / "data") as running:
+        running.job_id = add_finished_job(running.services, "alice", media.path, transcript, FIRST)
+        yield running
+
+
+def chapters(*rows) -> str:
+    return json.dumps({"chapters": [{"start": s, "title": t} for s, t in rows]})
+
+
+def test_validation_reports_each_rule_with_its_row(app):
+    client = app.client(ALICE)
+
+    def problems(*rows):
+        return json.loads(client.predict(app.job_id, chapters(*rows), api_name="/validate_chapters"))
+
+    assert problems((0, "Intro"), ("0:40", "Planets"), ("1:20", "Football")) == []
+    cases = {
+        "first chapter must start at 0:00": ((5, "Intro"), (40, "Planets"), (80, "Football")),
+        "at least 3 chapters": ((0, "Intro"), (40, "Planets")),
+        "lasts 5 s": ((0, "Intro"), (40, "Planets"), (45, "Too short"), (80, "Football")),
+        "has no title": ((0, "Intro"), (40, ""), (80, "Football")),
+        "the limit is 70": ((0, "Intro"), (40, "x" * 71), (80, "Football")),
+        "same title as row 1": ((0, "Intro"), (40, "intro"), (80, "Football")),
+    }
+    for expected, rows in cases.items():
+        found = problems(*rows)
+        assert len(found) == 1 and expected in found[0]["message"], (expected, found)
+    # Rows count from 0: "Planets" (40 s to 45 s) is the short one.
+    assert problems((0, "Intro"), (40, "Planets"), (45, "Too short"), (80, "Football"))[0]["row"] == 1
+
+
+def test_save_refuses_a_stale_base_and_restore_makes_a_new_version(app):
+    client = app.client(ALICE)
+    edited = chapters((0, "Pasta night"), ("0:40", "Planets and rings"), ("1:20", "Football rules"))
+    assert client.predict(app.job_id, edited, 1, api_name="/save_chapters") == 2
+    # A second tab still based on version 1 must not overwrite version 2.
+    with pytest.raises(AppError, match="version 2"):
+        client.predict(app.job_id, chapters((0, "Old"), (40, "Older"), (80, "Oldest")), 1,
+                       api_name="/save_chapters")
+    youtube = Path(client.predict(app.job_id, "youtube", api_name="/export")).read_text(encoding="utf-8")
+    assert youtube == "00:00 Pasta night\n00:40 Planets and rings\n01:20 Football rules\n"
+    assert client.predict(app.job_id, 1, 2, api_name="/restore_chapters") == 3
+    details = json.loads(client.predict(app.job_id, api_name="/get_video"))
+    assert [v["version"] for v in details["chapter_versions"]] == [1, 2, 3]
+    assert details["chapter_versions"][2]["author"] == "alice (restored version 1)"
+    assert [c["title"] for c in details["chapters"]] == ["Cooking pasta", "The solar system", "Football"]
+    vtt = Path(client.predict(app.job_id, "chapters_vtt", api_name="/export")).read_text(encoding="utf-8")
+    assert "Cooking pasta" in vtt and "Pasta night" not in vtt
+
+
+def test_a_draft_can_be_saved_but_not_exported_as_youtube_ready(app):
+    client = app.client(ALICE)
+    latest = json.loads(client.predict(app.job_id, api_name="/get_video"))["chapter_versions"][-1]["version"]
+    draft = chapters((0, "Intro"), (40, "Planets"))
+    assert client.predict(app.job_id, draft, latest, api_name="/save_chapters") == latest + 1
+    with pytest.raises(AppError, match="YouTube would refuse"):
+        client.predict(app.job_id, "youtube", api_name="/export")
+    assert "Planets" in Path(client.predict(app.job_id, "chapters_json", api_name="/export")).read_text()
+    client.predict(app.job_id, 1, latest + 1, api_name="/restore_chapters")
+
+
+def test_local_retitling_uses_the_chapters_own_words(app):
+    client = app.client(ALICE)
+    out = json.loads(client.predict(app.job_id, chapters((0, "a"), (40, "b"), (80, "c")), "[1]",
+                                    api_name="/retitle_chapters"))
+    titles = [c["title"] for c in out["chapters"]]
+    assert titles[0] == "a" and titles[2] == "c"
+    assert titles[1] != "b" and any(w in titles[1].lower() for w in ("solar", "space", "saturn", "rings"))
+
+
+def test_another_user_cannot_edit(app):
+    bob = app.client(BOB)
+    for call in (lambda: bob.predict(app.job_id, chapters((0, "x"), (40, "y"), (80, "z")), 1,
+                                     api_name="/save_chapters"),
+                 lambda: bob.predict(app.job_id, chapters((0, "x")), api_name="/validate_chapters"),
+                 lambda: bob.predict(app.job_id, 1, 1, api_name="/restore_chapters")):
+        with pytest.raises(AppError, match="no video"):
+            call()
+
+
+def test_table_edits():
+    rows = editing.rows_from_chapters(editing.to_chapters([[0, "A"], ["1:20", "C"], ["0:40", "B"]], 115))
+    assert rows == [["00:00", "A"], ["00:40", "B"], ["01:20", "C"]]
+    assert editing.merge_with_next(rows, 0, 115) == [["00:00", "A"], ["01:20", "C"]]
+    assert editing.delete_row(rows, 2, 115) == [["00:00", "A"], ["00:40", "B"]]
+    split = editing.split_at(rows, 60, 115, None)
+    assert [r[0] for r in split] == ["00:00", "00:40", "01:00", "01:20"]
+    with pytest.raises(ChapterError, match="already a chapter"):
+        editing.add_at(rows, 40.2, 115, None)
+    with pytest.raises(ChapterError, match="row 2"):
+        editing.to_chapters([[0, "A"], ["soon", "B"]], 115)
+    assert editing.parse_clock("1:02:03") == 3723 and editing.parse_clock("2:75") is None
