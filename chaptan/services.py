@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .auth import Accounts
 from .config import Settings
@@ -17,6 +18,9 @@ from .mail import send_job_email
 from .storage import ArtifactStore
 from .store import Job, Store
 from .videos import VideoLibrary
+
+if TYPE_CHECKING:
+    from .s3 import S3Mirror
 
 log = logging.getLogger(__name__)
 DB_FILE = "chaptan.json"
@@ -30,16 +34,21 @@ class Services:
     artifacts: ArtifactStore
     library: VideoLibrary
     runner: JobRunner
+    mirror: S3Mirror | None = None
 
     def start(self) -> str | None:
         """Start the job workers (re-queuing jobs a crash left behind) and make sure an admin exists.
         Returns a generated admin password to print once, when one was made."""
         password = self.accounts.ensure_admin(self.settings)
+        if self.mirror is not None:
+            self.mirror.start()
         self.runner.start()
         return password
 
     def stop(self) -> None:
         self.runner.stop(timeout=5)
+        if self.mirror is not None:
+            self.mirror.stop(timeout=10)  # after the runner, so its last writes reach the bucket
 
     def _job_finished(self, job: Job) -> None:
         user = self.store.get_user(job.owner)
@@ -50,12 +59,26 @@ class Services:
 def build_services(settings: Settings, transcriber=None) -> Services:
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = Store(data_dir / DB_FILE)
-    artifacts = ArtifactStore(data_dir)
+    store, mirror = _open_store(settings, data_dir / DB_FILE)
+    artifacts = ArtifactStore(data_dir, mirror)
     library = VideoLibrary(settings, store, artifacts, transcriber=transcriber)
     services: Services
     runner = JobRunner(store, library.process, workers=settings.workers,
                        on_finish=lambda job: services._job_finished(job))
     library.runner = runner
-    services = Services(settings, store, Accounts(store), artifacts, library, runner)
+    services = Services(settings, store, Accounts(store), artifacts, library, runner, mirror)
     return services
+
+
+def _open_store(settings: Settings, db_path: Path) -> tuple[Store, S3Mirror | None]:
+    """The database, restored from the bucket first on a host that has none, and the bucket's mirror."""
+    if not settings.s3_bucket:
+        return Store(db_path), None
+    from .s3 import build_mirror, restore_database  # boto3 loads only when a bucket is configured
+
+    restore_database(settings, db_path)
+    store = Store(db_path)
+    mirror = build_mirror(settings, store)
+    if mirror is not None:
+        store.on_change(mirror.schedule_snapshot)
+    return store, mirror

@@ -1,0 +1,62 @@
+"""`chaptan s3 ...`: check and repair the S3 mirror of the data dir from a shell.
+
+`sync` uploads what the bucket lacks (it compares with the bucket's listing, so it also repairs a
+bucket that lost objects) and the database; `status` lists artifacts whose recorded state says they
+are not mirrored yet, without contacting the bucket.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from .config import Settings
+from .errors import ChaptanError
+from .store import DB_FILE, Store
+
+if TYPE_CHECKING:
+    from .s3 import S3Mirror
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    s3 = subparsers.add_parser("s3", help="check and repair the S3 mirror (CHAPTAN_S3_BUCKET)",
+                               description="The app mirrors the data dir to s3://CHAPTAN_S3_BUCKET/"
+                                           "CHAPTAN_S3_PREFIX in the background; these commands check "
+                                           "and complete that copy.")
+    commands = s3.add_subparsers(dest="s3_command", required=True, metavar="COMMAND")
+    commands.add_parser("sync", help="upload every artifact the bucket lacks, and the database"
+                        ).set_defaults(func=_sync)
+    commands.add_parser("status", help="list artifacts not mirrored yet").set_defaults(func=_status)
+
+
+def _mirror() -> S3Mirror:
+    from .s3 import build_mirror  # here, so other commands never pay for importing boto3
+
+    settings = Settings.from_env()
+    mirror = build_mirror(settings, Store(settings.data_dir / DB_FILE))
+    if mirror is None:
+        raise ChaptanError("no bucket is configured: set CHAPTAN_S3_BUCKET (and the AWS_* variables)")
+    return mirror
+
+
+def _sync(args: argparse.Namespace) -> int:
+    mirror = _mirror()
+    report = mirror.sync()
+    for key in report.uploaded:
+        print(f"uploaded  {key}")
+    for key, error in report.failed.items():
+        print(f"FAILED    {key}: {error}")
+    print(f"{len(report.uploaded)} uploaded, {report.unchanged} already in "
+          f"s3://{mirror.bucket}/{mirror.prefix}, {len(report.failed)} failed")
+    return 1 if report.failed else 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    pending = _mirror().pending()
+    for key, state in pending:
+        line = f"{state.get('state', 'unknown'):8}  {key}"
+        if state.get("attempts"):
+            line += f"  ({state['attempts']} failed attempt(s), last: {state.get('error', '')})"
+        print(line)
+    print(f"{len(pending)} artifact(s) not mirrored yet" if pending else "every artifact is mirrored")
+    return 1 if pending else 0
