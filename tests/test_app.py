@@ -107,7 +107,7 @@ def test_bad_upload_gets_a_clear_error_and_the_app_keeps_serving(app, tmp_path):
 
 
 def test_wrong_password_and_anonymous_access_are_refused(app):
-    with pytest.raises(ValueError, match="Invalid credentials"):
+    with pytest.raises(ValueError, match="Could not login"):
         app.client((ALICE[0], "not-the-password"))
     anonymous = app.http(None)
     assert anonymous.get("/config").status_code == 401
