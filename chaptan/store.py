@@ -195,7 +195,6 @@ class AtomicJSONStorage(Storage):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.backup = self.path.with_name(self.path.name + ".bak")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._remove_crash_leftovers()
         self._recover_if_corrupt()
 
@@ -240,12 +239,15 @@ class Store:
     """Typed access to the database. Safe to share between threads; returns immutable records."""
 
     def __init__(self, path: str | Path) -> None:
-        self._storage = AtomicJSONStorage(path)
-        self._db = _Database(storage=lambda: self._storage)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._depth = 0  # RLock nesting, so the file lock is taken once per outermost operation
-        self._lock_path = self._storage.path.with_name(self._storage.path.name + ".lock")
+        self._lock_path = path.with_name(path.name + ".lock")
         self._callbacks: list[Callable[[], None]] = []
+        with self._locked():  # opening may repair the file: not while another process writes it
+            self._storage = AtomicJSONStorage(path)
+        self._db = _Database(storage=lambda: self._storage)
 
     @property
     def path(self) -> Path:
