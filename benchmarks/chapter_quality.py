@@ -1,0 +1,89 @@
+"""Score the local chapter generator on a folder of eval cases (transcript + creator chapters).
+
+    python benchmarks/chapter_quality.py [TRUTH_DIR]
+
+TRUTH_DIR defaults to ../shared/eval/chapters-dev next to the repository. The chapters go
+through `generate_chapters(..., generator="local")`, so YouTube's rules apply as in the app.
+Prints the scorer's table for all cases, the means over the even- and odd-indexed halves (a
+cheap check that a change generalises rather than fits), and the time taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from chaptan.chapters import generate_chapters  # noqa: E402
+from chaptan.config import Settings  # noqa: E402
+from chaptan.transcript import Transcript  # noqa: E402
+
+DEFAULT_TRUTH = REPO.parent / "shared" / "eval" / "chapters-dev"
+
+
+def load_scorer(truth_dir: Path) -> ModuleType:
+    path = truth_dir.parent / "score.py"
+    spec = importlib.util.spec_from_file_location("chapter_score", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"no scorer at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def predict_all(files: list[Path], out_dir: Path) -> float:
+    """Write one prediction file per case; return the seconds spent chaptering."""
+    settings = Settings.from_env()
+    spent = 0.0
+    for path in files:
+        transcript = Transcript.load(path)
+        began = time.perf_counter()
+        result = generate_chapters(transcript, generator="local", settings=settings)
+        spent += time.perf_counter() - began
+        chapters = [{"start": c.start, "title": c.title} for c in result.chapters]
+        (out_dir / path.name).write_text(json.dumps({"chapters": chapters}), encoding="utf-8")
+    return spent
+
+
+def split_means(scorer: ModuleType, files: list[Path], out_dir: Path) -> None:
+    rows = [scorer.score_one(json.loads(f.read_text(encoding="utf-8")),
+                             json.loads((out_dir / f.name).read_text(encoding="utf-8"))) for f in files]
+    metrics = ["F1@5s", "segF1(IoU.5-.95)", "titleF1", "count_ratio", "youtube_valid"]
+    print(f"\n{'half':6s} " + " ".join(f"{m:>17s}" for m in metrics))
+    for name, part in (("all", rows), ("even", rows[0::2]), ("odd", rows[1::2])):
+        print(f"{name:6s} " + " ".join(f"{statistics.mean(r[m] for r in part):17.3f}" for m in metrics))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("truth_dir", nargs="?", type=Path, default=DEFAULT_TRUTH)
+    args = parser.parse_args()
+    files = sorted(args.truth_dir.glob("*.json"))
+    if not files:
+        raise SystemExit(f"no eval cases in {args.truth_dir}")
+    scorer = load_scorer(args.truth_dir)
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        out_dir = Path(tmp)
+        spent = predict_all(files, out_dir)
+        table = io.StringIO()
+        with contextlib.redirect_stdout(table):
+            scorer.main(str(args.truth_dir), str(out_dir))
+        print(table.getvalue(), end="")
+        split_means(scorer, files, out_dir)
+    print(f"\nchaptering {spent:.2f} s for {len(files)} videos; total {time.perf_counter() - began:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
