@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -243,3 +244,21 @@ def read_chapters(path: str | Path) -> list[Chapter]:
     with _open(Path(path)) as container:
         return [Chapter(float(c["start"] * c["time_base"]), float(c["end"] * c["time_base"]),
                         str(c["metadata"].get("title", ""))) for c in container.chapters()]
+
+
+def ensure_ffmpeg_on_path() -> str:
+    """Put an `ffmpeg` from imageio-ffmpeg on PATH for libraries that look it up by name (Gradio's
+    streaming audio). Its binary has a versioned file name, so a link named `ffmpeg` points to it."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    folder = Path(tempfile.gettempdir()) / "chaptan-bin"
+    folder.mkdir(exist_ok=True)
+    link = folder / "ffmpeg"
+    if not link.exists():
+        try:
+            link.symlink_to(ffmpeg_exe())
+        except FileExistsError:  # another process made it first
+            pass
+    os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
+    return str(link)

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .auth import Accounts
+from .chat.assistant import Assistant
 from .config import Settings
 from .jobs import JobRunner
 from .mail import send_job_email
 from .storage import ArtifactStore
 from .store import Job, Store
+from .transcribe import SpeechToText, WhisperTranscriber
+from .tts import VoiceRegistry
 from .videos import VideoLibrary
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ class Services:
     artifacts: ArtifactStore
     library: VideoLibrary
     runner: JobRunner
+    assistant: Assistant
     mirror: S3Mirror | None = None
 
     def start(self) -> str | None:
@@ -56,17 +60,20 @@ class Services:
             send_job_email(self.settings, user.email, job)
 
 
-def build_services(settings: Settings, transcriber=None) -> Services:
+def build_services(settings: Settings, transcriber: SpeechToText | None = None) -> Services:
+    """Every service, sharing one speech-to-text model between the pipeline and the assistant."""
     data_dir = Path(settings.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     store, mirror = _open_store(settings, data_dir / DB_FILE)
     artifacts = ArtifactStore(data_dir, mirror)
+    transcriber = transcriber or WhisperTranscriber(settings=settings)
     library = VideoLibrary(settings, store, artifacts, transcriber=transcriber)
     services: Services
     runner = JobRunner(store, library.process, workers=settings.workers,
                        on_finish=lambda job: services._job_finished(job))
     library.runner = runner
-    services = Services(settings, store, Accounts(store), artifacts, library, runner, mirror)
+    assistant = Assistant(settings, store, library, transcriber, VoiceRegistry(settings.models_dir))
+    services = Services(settings, store, Accounts(store), artifacts, library, runner, assistant, mirror)
     return services
 
 

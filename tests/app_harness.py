@@ -49,7 +49,8 @@ def running_app(data_dir: Path, **settings):
     services = build_services(config)
     services.start()
     for name, password in (ALICE, BOB):
-        services.accounts.create(name, password)
+        if services.store.get_user(name) is None:  # a restart on the same data dir keeps them
+            services.accounts.create(name, password)
     demo = build_app(services)
     port = free_port()
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 from starlette.middleware import Middleware
 
+from ..media import ensure_ffmpeg_on_path
 from ..services import Services
 from .admin import build_admin_tab
 from .api import build_api
@@ -13,6 +14,7 @@ from .library import build_library_tab
 from .login import LOGIN_MESSAGE, ChaptanBlocks, ClientAddressMiddleware, make_auth
 from .results import CSS
 from .upload import build_upload_tab
+from .voice import SEEK_JS, build_voice_tab
 
 # Work that loads a CPU/GPU for long (remuxing, waiting on the job workers) is grouped so its
 # limits are explicit; Gradio gives a shared concurrency_id the lowest limit of its events.
@@ -23,6 +25,7 @@ CACHE_SWEEP = (1800, 3600)  # Gradio's served copies are deleted an hour after t
 
 
 def build_app(services: Services) -> gr.Blocks:
+    ensure_ffmpeg_on_path()  # Gradio's streaming audio output calls `ffmpeg` by name
     heavy = {"id": HEAVY_ID, "limit": max(1, services.settings.workers)}
     submit = {"id": SUBMIT_ID, "limit": SUBMIT_LIMIT}
     with ChaptanBlocks(title="Chaptan", delete_cache=CACHE_SWEEP) as demo:
@@ -38,6 +41,8 @@ def build_app(services: Services) -> gr.Blocks:
                 build_library_tab(demo, services, heavy)
             with gr.Tab("Chapter editor"):
                 build_editor_tab(demo, services)
+            with gr.Tab("Talk to Chaptan"):
+                build_voice_tab(demo, services)
             build_admin_tab(demo, services)
         build_api(services, heavy, submit)
 
@@ -57,6 +62,7 @@ def launch_options(services: Services) -> dict:
         "max_file_size": services.settings.max_upload,
         "footer_links": ["api", "settings"],
         "css": CSS,
+        "head": SEEK_JS,
         "theme": gr.themes.Soft(),
         "app_kwargs": {"middleware": [Middleware(ClientAddressMiddleware)]},
     }

@@ -1,0 +1,169 @@
+"""Talk to Chaptan: ask by voice or text about your videos; the answer is shown and spoken.
+
+Every event here shares the "voice" concurrency group with the seat limit set on each, so at most
+CHAPTAN_SEATS turns run at once; the rest wait in Gradio's queue and see their position.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import gradio as gr
+
+from ..errors import ChaptanError
+from ..services import Services
+from .common import private_copy, requester, user_errors
+
+VOICE_ID = "voice"
+CHAT_VIDEO_ID = "chaptan-chat-video"
+TURN_SECONDS = 120.0  # a turn longer than this is cut short, so a seat is never held forever
+_CITATION = re.compile(r"\[((?:\d+:)?\d{1,2}:\d{2})\]")
+
+# Clicking a [mm:ss] citation in the chat seeks the player beside it.
+SEEK_JS = f"""
+<script>
+document.addEventListener('click', (event) => {{
+  const link = event.target.closest('a[href^="#t="]');
+  if (!link) return;
+  event.preventDefault();
+  const video = document.querySelector('#{CHAT_VIDEO_ID} video');
+  if (video) {{ video.currentTime = parseFloat(link.getAttribute('href').slice(3)); video.play(); }}
+}}, true);
+</script>
+"""
+
+
+def linkify(text: str) -> str:
+    """[12:34] -> a link the page script turns into a seek of the player."""
+    def link(match: re.Match[str]) -> str:
+        parts = [int(p) for p in match.group(1).split(":")]
+        seconds = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+        return f"[[{match.group(1)}]](#t={seconds})"
+    return _CITATION.sub(link, text)
+
+
+def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
+    assistant = services.assistant
+    seats = services.settings.seats
+    group = {"concurrency_id": VOICE_ID, "concurrency_limit": seats}
+    voices = [(f"{e.name} ({e.language})", e.name) for e in assistant.voices.entries]
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chat = gr.Chatbot(label="Chaptan", height=420, buttons=["copy"],
+                              placeholder="Ask about one of your videos, e.g. “When do I talk about "
+                                          "the budget?” — or just say hello.")
+            with gr.Row():
+                typed = gr.Textbox(label="Type", placeholder="Your question", scale=4, lines=1)
+                send = gr.Button("Send", variant="primary", scale=1)
+            spoken = gr.Audio(label="Or speak", sources=["microphone", "upload"], type="filepath")
+            reply_audio = gr.Audio(label="Chaptan says", streaming=True, autoplay=True, interactive=False)
+        with gr.Column(scale=2):
+            video = gr.Dropdown(label="About this video", choices=[("No video", "")], value="")
+            voice = gr.Dropdown(label="Voice", choices=voices, value=assistant.voices.default_name)
+            player = gr.Video(label="Player", interactive=False, elem_id=CHAT_VIDEO_ID)
+            memory = gr.Markdown()
+            clear = gr.Button("Clear memory")
+            gr.Markdown("Without an LLM configured, Chaptan answers from the selected video's "
+                        "transcript; open conversation needs `OPENAI_BASE_URL` or `OPENAI_API_KEY`.")
+
+    def memory_note(req) -> str:
+        memory = assistant.memory(req)
+        count = len(memory.history())
+        return (f"Memory: {count} message{'s' if count != 1 else ''}, {memory.tokens()} of "
+                f"{services.settings.memory_tokens} tokens (Chaptan's persona included).")
+
+    def on_load(request: gr.Request):
+        req = requester(services, request)
+        done = [("No video", "")] + [(j.title, j.id) for j in services.library.jobs(req)
+                                     if j.status == "done"]
+        history = [{"role": m["role"], "content": linkify(m["content"])}
+                   for m in assistant.memory(req).history()]
+        return gr.Dropdown(choices=done), history, memory_note(req)
+
+    demo.load(on_load, None, [video, chat, memory], api_visibility="private")
+
+    @user_errors
+    def on_video(job_id: str, request: gr.Request):
+        req = requester(services, request)
+        if not job_id:
+            return None
+        job = services.library.job(req, job_id)
+        source = services.artifacts.path(job.owner, job.id, job.source_name)
+        return private_copy(source, f"{job.id}{source.suffix}")
+
+    video.change(on_video, [video], [player], api_visibility="private")
+
+    @user_errors
+    def on_turn(audio: str | None, text: str, job_id: str, voice_name: str, history: list,
+                request: gr.Request):
+        """Hear, then stream the reply into the chat and its speech sentence by sentence."""
+        req = requester(services, request)
+        started = time.monotonic()
+        question = assistant.hear(audio) if audio else (text or "").strip()
+        if not question:
+            raise gr.Error("Type a question or record one first.")
+        history = list(history or []) + [{"role": "user", "content": question},
+                                         {"role": "assistant", "content": "…"}]
+        yield history, None, "", None, gr.skip()
+        reply = {"text": ""}
+
+        def pieces():
+            for piece in assistant.stream_reply(req, question, job_id or ""):
+                reply["text"] += piece
+                if time.monotonic() - started > TURN_SECONDS:
+                    reply["text"] += " … (cut short: this turn took too long)"
+                    return
+                yield piece
+
+        for chunk in assistant.speak_sentences(pieces(), voice_name or ""):
+            history[-1] = {"role": "assistant", "content": linkify(reply["text"])}
+            yield history, chunk, gr.skip(), gr.skip(), gr.skip()
+        history[-1] = {"role": "assistant", "content": linkify(reply["text"]) or "…"}
+        yield history, gr.skip(), gr.skip(), gr.skip(), memory_note(req)
+
+    turn_inputs = [spoken, typed, video, voice, chat]
+    turn_outputs = [chat, reply_audio, typed, spoken, memory]
+    for trigger in (send.click, typed.submit, spoken.stop_recording):
+        trigger(on_turn, turn_inputs, turn_outputs, api_visibility="private", **group)
+
+    @user_errors
+    def on_clear(request: gr.Request):
+        req = requester(services, request)
+        assistant.memory(req).clear()
+        return [], memory_note(req)
+
+    clear.click(on_clear, None, [chat, memory], api_visibility="private", **group)
+
+    # Non-streaming endpoints for gradio_client, which cannot call streaming events.
+    with gr.Column(visible=False):
+        api_audio = gr.Audio(type="filepath", label="audio")
+        api_text = gr.Textbox(label="text")
+        api_job = gr.Textbox(label="job_id")
+        api_voice = gr.Textbox(label="voice")
+        out_user = gr.Textbox(label="user_text")
+        out_reply = gr.Textbox(label="reply_text")
+        out_audio = gr.Audio(type="filepath", label="reply_audio")
+        out_note = gr.Textbox(label="note")
+        api_trigger = gr.Button()
+
+    @user_errors
+    def voice_turn(audio: str | None, text: str, job_id: str, voice_name: str, request: gr.Request):
+        """One whole turn: (user_text, reply_text, reply_audio)."""
+        req = requester(services, request)
+        if not audio and not (text or "").strip():
+            raise ChaptanError("give a recording or a text question")
+        result = assistant.turn(req, audio=audio or None, text=text or "", job_id=(job_id or "").strip(),
+                                voice=(voice_name or "").strip())
+        return result.user_text, result.reply_text, result.reply_audio
+
+    api_trigger.click(voice_turn, [api_audio, api_text, api_job, api_voice],
+                      [out_user, out_reply, out_audio], api_name="voice_turn", **group)
+
+    @user_errors
+    def clear_memory(request: gr.Request) -> str:
+        req = requester(services, request)
+        assistant.memory(req).clear()
+        return memory_note(req)
+
+    api_trigger.click(clear_memory, None, [out_note], api_name="clear_memory", **group)
