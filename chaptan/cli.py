@@ -115,6 +115,12 @@ class ProgressLine:
             self._last = None
 
 
+def _check_output(output: str | None) -> None:
+    """Fail before minutes of transcription, not after, when the result could not be saved."""
+    if output and not Path(output).parent.is_dir():
+        raise ChaptanError(f"cannot write {output}: folder {Path(output).parent} does not exist")
+
+
 def _emit(text: str, output: str | None) -> None:
     if not output:
         sys.stdout.write(text)
@@ -138,6 +144,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
     from .media import probe
     from .transcript import TRANSCRIPT_FORMATS
 
+    _check_output(args.output)
     settings = Settings.from_env()
     progress = ProgressLine(args.progress)
     progress(0.0, "probing")
@@ -157,6 +164,7 @@ def run_chapter(args: argparse.Namespace) -> int:
     from .pipeline import process_media
     from .transcript import Transcript
 
+    _check_output(args.output)
     settings = Settings.from_env()
     options = ChapterOptions(max_chapters=args.max_chapters, min_chapter_seconds=args.min_chapter_seconds)
     progress = ProgressLine(args.progress)
