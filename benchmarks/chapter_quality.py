@@ -66,7 +66,8 @@ def split_means(scorer: ModuleType, files: list[Path], out_dir: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("truth_dir", nargs="?", type=Path, default=DEFAULT_TRUTH)
     args = parser.parse_args()
     files = sorted(args.truth_dir.glob("*.json"))
