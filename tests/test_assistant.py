@@ -17,6 +17,7 @@ from chaptan.chat import Assistant, ConversationMemory, TranscriptIndex, estimat
 from chaptan.chat.assistant import DEFAULT_PERSONA, timestamp
 from chaptan.chat.retrieval import Passage
 from chaptan.config import Settings
+from chaptan.errors import ChaptanError
 from chaptan.storage import ArtifactStore
 from chaptan.store import Job, Store
 from chaptan.transcribe import WhisperTranscriber
@@ -190,7 +191,7 @@ def test_offline_turn_answers_with_the_passage_time_and_speaks(tmp_path: Path, v
     result = assistant_for(world, voices, whisper).turn(
         ANN, text="Which planet has beautiful rings?", job_id="annvideo1")
     saturn = passage_with(world, "annvideo1", "Saturn")
-    assert result.reply_text.startswith(f'At {timestamp(saturn.start)} (chapter "The solar system"): ')
+    assert result.reply_text.startswith(f'At {timestamp(saturn.start)} (chapter "The solar system"):\n')
     assert "Saturn has beautiful icy rings" in result.reply_text
     assert "OPENAI_BASE_URL" in result.reply_text  # says how to get open conversation
     assert result.citations[0].start == saturn.start
@@ -331,3 +332,11 @@ def test_japanese_text_is_spoken_by_the_japanese_voice(tmp_path: Path, voices: V
     chunks = list(assistant.speak_sentences(["土星には環があります。"]))
     assert len(chunks) == 1
     assert_speech(chunks[0], 24000)
+
+
+def test_an_unknown_voice_fails_before_anything_is_remembered(tmp_path: Path, voices: VoiceRegistry,
+                                                              whisper: WhisperTranscriber) -> None:
+    assistant = assistant_for(make_world(tmp_path), voices, whisper)
+    with pytest.raises(ChaptanError, match="no voice 'nope'"):
+        assistant.turn(ANN, text="Which planet has rings?", job_id="annvideo1", voice="nope")
+    assert assistant.memory(ANN).messages() == [{"role": "system", "content": DEFAULT_PERSONA}]

@@ -24,8 +24,9 @@ from ..chapters.model import Chapter
 from ..config import Settings
 from ..errors import ChaptanError
 from ..llm import language_name, make_chat_model
+from ..media import SAMPLE_RATE, decode_audio, probe
 from ..store import Job, Store
-from ..transcribe import SpeechToText
+from ..transcribe import SpeechToText, WhisperTranscriber
 from ..tts import Voice, VoiceRegistry, language_code
 from ..videos import Requester, VideoLibrary
 from .memory import ConversationMemory
@@ -42,6 +43,10 @@ DEFAULT_PERSONA = (
 CONTEXT_PASSAGES = 4  # passages given to the LLM: enough for follow-ups, little enough to stay focused
 OFFLINE_ALSO = 2  # further matching moments the offline answer points to after the best one
 INDEX_CACHE = 16  # transcripts kept indexed: the videos being talked about right now
+# Recordings up to this long are heard with greedy decoding and no timestamps: for a spoken question
+# that hears the same words as the transcription path's beam search with word timings, in about a
+# third of the time (benchmarks/voice_latency.py). Longer ones take the windowed transcription path.
+QUICK_HEARING_SECONDS = 60.0
 
 _KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -54,8 +59,8 @@ _MARKUP = re.compile(r"[*_#`>|~\[\]]")
 # The offline answers, in English and Japanese (the languages of the bundled voices).
 _TEXTS = {
     "en": {
-        "found": 'At [{time}] (chapter "{chapter}"): {text}',
-        "found_no_chapter": "At [{time}]: {text}",
+        "found": 'At [{time}] (chapter "{chapter}"):\n{text}',
+        "found_no_chapter": "At [{time}]:\n{text}",
         "also": "It also comes up at {times}.",
         "not_found": 'I found nothing about that in "{title}". Its chapters: {chapters}.',
         "not_found_no_chapters": 'I found nothing about that in the transcript of "{title}".',
@@ -72,8 +77,8 @@ _TEXTS = {
         "llm_broke_off": "(The LLM server stopped answering: {error}.)",
     },
     "ja": {
-        "found": "[{time}]（チャプター「{chapter}」）：{text}",
-        "found_no_chapter": "[{time}]：{text}",
+        "found": "[{time}]（チャプター「{chapter}」）：\n{text}",
+        "found_no_chapter": "[{time}]：\n{text}",
         "also": "{times} でも触れています。",
         "not_found": "「{title}」の中にその内容は見つかりませんでした。チャプター：{chapters}。",
         "not_found_no_chapters": "「{title}」の文字起こしにその内容は見つかりませんでした。",
@@ -184,6 +189,7 @@ class Assistant:
     def turn(self, requester: Requester, *, audio: str | Path | None = None, text: str = "",
              job_id: str = "", voice: str = "") -> TurnResult:
         """Hear (when `audio` is given, else take `text`), answer, speak."""
+        self.voices.get(voice)  # an unknown voice fails before the question is answered and remembered
         user_text = self.hear(audio) if audio is not None else text.strip()
         if not user_text:
             raise ChaptanError("ask me something: type a question or record one")
@@ -197,10 +203,23 @@ class Assistant:
 
     def hear(self, audio: str | Path) -> str:
         """What was said in the recording, in whatever language it was said."""
-        text = self.transcriber.transcribe(audio, language=None).text.strip()
+        text = self._hear_quickly(audio) if isinstance(self.transcriber, WhisperTranscriber) else None
+        if text is None:
+            text = self.transcriber.transcribe(audio, language=None).text
+        text = text.strip()
         if not text:
             raise ChaptanError("I heard no speech in that recording; please try again")
         return text
+
+    def _hear_quickly(self, audio: str | Path) -> str | None:
+        """The words of a short recording, or None when it is too long for the quick path."""
+        if probe(audio).duration > QUICK_HEARING_SECONDS:
+            return None
+        samples = decode_audio(audio, SAMPLE_RATE)
+        # VAD stays on: it keeps Whisper from inventing words over a silent recording.
+        segments, _ = self.transcriber.model.transcribe(samples, beam_size=1, without_timestamps=True,
+                                                        vad_filter=True, condition_on_previous_text=False)
+        return " ".join(segment.text.strip() for segment in segments)
 
     # --- streaming parts, for the UI ------------------------------------------------------------
     def stream_reply(self, requester: Requester, user_text: str, job_id: str = "") -> Iterator[str]:
