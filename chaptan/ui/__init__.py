@@ -10,6 +10,7 @@ from ..services import Services
 from .admin import build_admin_tab
 from .api import build_api
 from .editor import build_editor_tab
+from .i18n import HEADER, I18N, t
 from .library import build_library_tab
 from .login import LOGIN_MESSAGE, ChaptanBlocks, ClientAddressMiddleware, make_auth
 from .results import CSS
@@ -31,17 +32,17 @@ def build_app(services: Services) -> gr.Blocks:
     with ChaptanBlocks(title="Chaptan", delete_cache=CACHE_SWEEP) as demo:
         demo.accounts = services.accounts
         with gr.Row():
-            gr.Markdown("# Chaptan · チャプたん\nChapters for your videos, made on your own machine.")
+            gr.Markdown(t(HEADER))
             who = gr.Markdown(elem_id="chaptan-user")
-            gr.Button("Log out", link="/logout", size="sm", scale=0, min_width=100)
+            gr.Button(t("Log out"), link="/logout", size="sm", scale=0, min_width=100)
         with gr.Tabs():
-            with gr.Tab("Upload & chapter"):
+            with gr.Tab(t("Upload & chapter")):
                 build_upload_tab(demo, services, heavy)
-            with gr.Tab("My videos"):
+            with gr.Tab(t("My videos")):
                 build_library_tab(demo, services, heavy)
-            with gr.Tab("Chapter editor"):
+            with gr.Tab(t("Chapter editor")):
                 build_editor_tab(demo, services)
-            with gr.Tab("Talk to Chaptan"):
+            with gr.Tab(t("Talk to Chaptan")):
                 build_voice_tab(demo, services)
             build_admin_tab(demo, services)
         build_api(services, heavy, submit)
@@ -61,6 +62,7 @@ def launch_options(services: Services) -> dict:
         "auth_message": LOGIN_MESSAGE,
         "max_file_size": services.settings.max_upload,
         "footer_links": ["api", "settings"],
+        "i18n": I18N,
         "css": CSS,
         "head": SEEK_JS,
         "theme": gr.themes.Soft(),

@@ -7,6 +7,7 @@ import gradio as gr
 from ..services import Services
 from ..videos import Requester
 from .common import fmt_time, requester, user_errors
+from .i18n import t
 
 USER_HEADERS = ["User", "Admin", "Disabled", "E-mail", "Jobs", "Disk (MB)", "Created"]
 
@@ -19,21 +20,21 @@ def _admin(services: Services, request: gr.Request) -> Requester:
 
 
 def build_admin_tab(demo: gr.Blocks, services: Services) -> None:
-    with gr.Tab("Admin", visible=False) as tab:
-        users = gr.Dataframe(headers=USER_HEADERS, interactive=False, label="Users")
-        refresh = gr.Button("Refresh", size="sm")
+    with gr.Tab(t("Admin"), visible=False) as tab:
+        users = gr.Dataframe(headers=USER_HEADERS, interactive=False, label=t("Users"))
+        refresh = gr.Button(t("Refresh"), size="sm")
         with gr.Row():
-            name = gr.Textbox(label="User name")
-            password = gr.Textbox(label="New password (8+ characters)", type="password")
-            email = gr.Textbox(label="E-mail (optional)")
-            is_admin = gr.Checkbox(label="Administrator")
+            name = gr.Textbox(label=t("User name"))
+            password = gr.Textbox(label=t("New password (8+ characters)"), type="password")
+            email = gr.Textbox(label=t("E-mail (optional)"))
+            is_admin = gr.Checkbox(label=t("Administrator"))
         with gr.Row():
-            create = gr.Button("Create user", variant="primary")
-            reset = gr.Button("Reset password")
-            set_email = gr.Button("Set e-mail")
-            disable = gr.Button("Disable")
-            enable = gr.Button("Enable")
-            remove = gr.Button("Remove", variant="stop")
+            create = gr.Button(t("Create user"), variant="primary")
+            reset = gr.Button(t("Reset password"))
+            set_email = gr.Button(t("Set e-mail"))
+            disable = gr.Button(t("Disable"))
+            enable = gr.Button(t("Enable"))
+            remove = gr.Button(t("Remove"), variant="stop")
         message = gr.Markdown()
 
     def table(request: gr.Request):

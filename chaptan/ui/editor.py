@@ -11,6 +11,7 @@ from ..chapters.rules import validate
 from ..errors import ChaptanError
 from ..services import Services
 from .common import fmt_time, private_copy, requester, user_errors
+from .i18n import t
 
 PLAYER_ID = "chaptan-editor-video"
 # Gradio cannot read a <video>'s playhead on the server, so these buttons ask the browser for it:
@@ -28,35 +29,35 @@ NO_VIDEO = "Choose one of your finished videos to edit its chapters."
 def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
     library = services.library
     with gr.Row():
-        pick = gr.Dropdown(label="Video", choices=[], scale=4)
-        refresh = gr.Button("Refresh list", size="sm", scale=0, min_width=120)
+        pick = gr.Dropdown(label=t("Video"), choices=[], scale=4)
+        refresh = gr.Button(t("Refresh list"), size="sm", scale=0, min_width=120)
     state = gr.State({})  # job_id, base_version, duration of the open video
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            player = gr.Video(label="Player", interactive=False, elem_id=PLAYER_ID)
-            with gr.Accordion("Search the transcript", open=False):
-                query = gr.Textbox(label="Find words", placeholder="e.g. planets")
+            player = gr.Video(label=t("Player"), interactive=False, elem_id=PLAYER_ID)
+            with gr.Accordion(t("Search the transcript"), open=False):
+                query = gr.Textbox(label=t("Find words"), placeholder=t("e.g. planets"))
                 matches = gr.Dataframe(headers=MATCH_HEADERS, interactive=False, wrap=True)
-                chapter_here = gr.Button("Start a chapter at the selected match", size="sm")
+                chapter_here = gr.Button(t("Start a chapter at the selected match"), size="sm")
         with gr.Column(scale=2):
             table = gr.Dataframe(headers=["Start", "Title"], datatype=["str", "str"], type="array",
-                                 interactive=True, column_count=(2, "fixed"), label="Chapters")
+                                 interactive=True, column_count=(2, "fixed"), label=t("Chapters"))
             with gr.Row():
-                add = gr.Button("Add at player time", size="sm")
-                split = gr.Button("Split at player time", size="sm")
+                add = gr.Button(t("Add at player time"), size="sm")
+                split = gr.Button(t("Split at player time"), size="sm")
             with gr.Row():
-                delete = gr.Button("Delete row", size="sm")
-                merge = gr.Button("Merge with next", size="sm")
+                delete = gr.Button(t("Delete row"), size="sm")
+                merge = gr.Button(t("Merge with next"), size="sm")
             with gr.Row():
-                retitle_one = gr.Button("New title for row", size="sm")
-                retitle_all = gr.Button("New titles for all", size="sm")
+                retitle_one = gr.Button(t("New title for row"), size="sm")
+                retitle_all = gr.Button(t("New titles for all"), size="sm")
             problems = gr.Markdown(NO_VIDEO)
-            save = gr.Button("Save as a new version", variant="primary")
-    with gr.Accordion("Version history", open=False):
+            save = gr.Button(t("Save as a new version"), variant="primary")
+    with gr.Accordion(t("Version history"), open=False):
         history = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False)
         with gr.Row():
-            restore_number = gr.Number(label="Version to restore", precision=0, minimum=1)
-            restore = gr.Button("Restore it as the newest version")
+            restore_number = gr.Number(label=t("Version to restore"), precision=0, minimum=1)
+            restore = gr.Button(t("Restore it as the newest version"))
     selected = gr.Number(value=-1, visible=False)
     playhead = gr.Number(value=0, visible=False)
     match_time = gr.Number(value=-1, visible=False)

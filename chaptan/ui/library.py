@@ -8,6 +8,7 @@ import gradio as gr
 
 from ..services import Services
 from .common import fmt_duration, fmt_time, requester, user_errors
+from .i18n import t
 from .results import build_results, empty_results, progress_html, results_values, wire_video_export
 
 HEADERS = ["Title", "Duration", "Status", "Created", "Owner", "ID"]
@@ -16,15 +17,15 @@ EMPTY_NOTE = "No videos yet. Upload one in the **Upload & chapter** tab."
 
 def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Dataframe:
     with gr.Row():
-        everyone = gr.Checkbox(label="Show every user's videos (admins)", value=False, visible=False)
-        refresh = gr.Button("Refresh", size="sm")
+        everyone = gr.Checkbox(label=t("Show every user's videos (admins)"), value=False, visible=False)
+        refresh = gr.Button(t("Refresh"), size="sm")
     empty = gr.Markdown(EMPTY_NOTE, visible=False)
-    table = gr.Dataframe(headers=HEADERS, interactive=False, wrap=True, label="Your videos")
+    table = gr.Dataframe(headers=HEADERS, interactive=False, wrap=True, label=t("Your videos"))
     with gr.Row():
-        selected = gr.Textbox(label="Selected video ID", interactive=True, scale=3)
-        open_btn = gr.Button("Open", variant="primary")
-        retry_btn = gr.Button("Retry")
-        delete_btn = gr.Button("Delete", variant="stop")
+        selected = gr.Textbox(label=t("Selected video ID"), interactive=True, scale=3)
+        open_btn = gr.Button(t("Open"), variant="primary")
+        retry_btn = gr.Button(t("Retry"))
+        delete_btn = gr.Button(t("Delete"), variant="stop")
     status = gr.HTML()
     panel = build_results()
 

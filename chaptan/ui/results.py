@@ -11,6 +11,7 @@ from ..services import Services
 from ..store import Job
 from ..videos import EXPORTS, Requester
 from .common import fmt_duration, outbox_dir, private_copy, requester, user_errors
+from .i18n import t
 
 TEXT_EXPORTS = tuple(e.key for e in EXPORTS if e.key != "video")
 
@@ -33,18 +34,18 @@ class ResultsPanel:
 def build_results() -> ResultsPanel:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            video = gr.Video(label="Video", interactive=False, buttons=["download"])
+            video = gr.Video(label=t("Video"), interactive=False, buttons=["download"])
         with gr.Column(scale=2):
-            youtube = gr.Textbox(label="Chapters: paste into your YouTube description", lines=10,
+            youtube = gr.Textbox(label=t("Chapters: paste into your YouTube description"), lines=10,
                                  interactive=False, buttons=["copy"])
             notes = gr.Markdown()
-    transcript = gr.Textbox(label="Transcript", lines=8, max_lines=20, interactive=False,
+    transcript = gr.Textbox(label=t("Transcript"), lines=8, max_lines=20, interactive=False,
                             buttons=["copy"])
     with gr.Row():
-        downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
+        downloads = gr.File(label=t("Downloads"), file_count="multiple", interactive=False)
         with gr.Column():
-            video_export = gr.Button("Make a copy of the video with chapter markers")
-            video_file = gr.File(label="Video with chapters", interactive=False)
+            video_export = gr.Button(t("Make a copy of the video with chapter markers"))
+            video_file = gr.File(label=t("Video with chapters"), interactive=False)
     return ResultsPanel(video, youtube, notes, transcript, downloads, video_export, video_file)
 
 

@@ -9,6 +9,7 @@ import gradio as gr
 from ..services import Services
 from ..videos import LANGUAGES
 from .common import requester, user_errors
+from .i18n import UPLOAD_INTRO, t
 from .results import build_results, empty_results, progress_html, results_values, wire_video_export
 
 MEDIA_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".m4a", ".mp3", ".wav", ".flac"]
@@ -18,16 +19,16 @@ POLL_SECONDS = 1.0
 
 
 def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
-    gr.Markdown("Upload a video or audio file; Chaptan transcribes it and writes YouTube chapters. "
-                "You can close this page: the job keeps running and shows up under **My videos**.")
+    gr.Markdown(t(UPLOAD_INTRO))
     with gr.Row():
-        upload = gr.File(label="Video or audio", file_types=MEDIA_TYPES, type="filepath", scale=3)
+        upload = gr.File(label=t("Video or audio"), file_types=MEDIA_TYPES, type="filepath", scale=3)
         with gr.Column(scale=2):
-            language = gr.Dropdown(choices=list(LANGUAGES), value="auto", label="Spoken language",
+            language = gr.Dropdown(choices=list(LANGUAGES), value="auto", label=t("Spoken language"),
                                    allow_custom_value=True)
-            generator = gr.Radio(choices=GENERATOR_CHOICES, value="auto", label="Chapter writer")
-            max_chapters = gr.Number(value=0, precision=0, minimum=0, label="Maximum chapters (0: no limit)")
-            start = gr.Button("Start", variant="primary")
+            generator = gr.Radio(choices=GENERATOR_CHOICES, value="auto", label=t("Chapter writer"))
+            max_chapters = gr.Number(value=0, precision=0, minimum=0,
+                                     label=t("Maximum chapters (0: no limit)"))
+            start = gr.Button(t("Start"), variant="primary")
     job_id = gr.State("")
     status = gr.HTML()
     timer = gr.Timer(POLL_SECONDS, active=False)

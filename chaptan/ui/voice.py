@@ -14,6 +14,7 @@ import gradio as gr
 from ..errors import ChaptanError
 from ..services import Services
 from .common import private_copy, requester, user_errors
+from .i18n import ASK_PLACEHOLDER, VOICE_NOTE, t
 
 VOICE_ID = "voice"
 CHAT_VIDEO_ID = "chaptan-chat-video"
@@ -50,22 +51,20 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
     voices = [(f"{e.name} ({e.language})", e.name) for e in assistant.voices.entries]
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            chat = gr.Chatbot(label="Chaptan", height=420, buttons=["copy"],
-                              placeholder="Ask about one of your videos, e.g. “When do I talk about "
-                                          "the budget?” — or just say hello.")
+            chat = gr.Chatbot(label=t("Chaptan"), height=420, buttons=["copy"],
+                              placeholder=t(ASK_PLACEHOLDER))
             with gr.Row():
-                typed = gr.Textbox(label="Type", placeholder="Your question", scale=4, lines=1)
-                send = gr.Button("Send", variant="primary", scale=1)
-            spoken = gr.Audio(label="Or speak", sources=["microphone", "upload"], type="filepath")
-            reply_audio = gr.Audio(label="Chaptan says", streaming=True, autoplay=True, interactive=False)
+                typed = gr.Textbox(label=t("Type"), placeholder=t("Your question"), scale=4, lines=1)
+                send = gr.Button(t("Send"), variant="primary", scale=1)
+            spoken = gr.Audio(label=t("Or speak"), sources=["microphone", "upload"], type="filepath")
+            reply_audio = gr.Audio(label=t("Chaptan says"), streaming=True, autoplay=True, interactive=False)
         with gr.Column(scale=2):
-            video = gr.Dropdown(label="About this video", choices=[("No video", "")], value="")
-            voice = gr.Dropdown(label="Voice", choices=voices, value=assistant.voices.default_name)
-            player = gr.Video(label="Player", interactive=False, elem_id=CHAT_VIDEO_ID)
+            video = gr.Dropdown(label=t("About this video"), choices=[("No video", "")], value="")
+            voice = gr.Dropdown(label=t("Voice"), choices=voices, value=assistant.voices.default_name)
+            player = gr.Video(label=t("Player"), interactive=False, elem_id=CHAT_VIDEO_ID)
             memory = gr.Markdown()
-            clear = gr.Button("Clear memory")
-            gr.Markdown("Without an LLM configured, Chaptan answers from the selected video's "
-                        "transcript; open conversation needs `OPENAI_BASE_URL` or `OPENAI_API_KEY`.")
+            clear = gr.Button(t("Clear memory"))
+            gr.Markdown(t(VOICE_NOTE))
 
     def memory_note(req) -> str:
         memory = assistant.memory(req)
