@@ -77,7 +77,7 @@ def probe(path: str | Path, *, need_audio: bool = True) -> MediaInfo:
             raise MediaError(f"{path} has no audio stream, so there is nothing to transcribe")
         duration = _duration(container)
         if audio is not None:
-            _check_audio_readable(container, audio, path, duration)
+            _check_audio_readable(container, audio, path)
         return MediaInfo(
             path=path,
             duration=duration,
@@ -106,15 +106,21 @@ def _duration(container: av.container.InputContainer) -> float:
     return best
 
 
-def _check_audio_readable(container, stream, path: Path, duration: float) -> None:
-    """Decode the first audio frame, then look for audio near the declared end: a file cut off
-    mid-download still opens (its index is intact) but its last minutes are missing."""
+def _check_audio_readable(container, stream, path: Path) -> None:
+    """Decode the first audio frame, then look for audio near the audio stream's declared end: an
+    MP4 cut off mid-download still opens when its index comes first, but its last minutes are gone.
+    Only MP4/MOV declare per-stream durations from their sample index (Matroska copies the file's
+    duration to every stream, and audio may rightly stop before the video), so only they are
+    checked; other formats are simply read to their real end."""
     try:
         for packet in container.demux(stream):
             if packet.size and packet.decode():
                 break
         else:
             raise MediaError(f"{path} contains no decodable audio")
+        if "mov" not in container.format.name.split(",") or not stream.duration:
+            return
+        duration = float(stream.duration * stream.time_base)
         if duration <= _TRUNCATION_SLACK_S * 2:
             return
         container.seek(int((duration - _TRUNCATION_SLACK_S * 2) / stream.time_base), stream=stream,

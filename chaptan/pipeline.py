@@ -52,7 +52,7 @@ def _warm_up_local_chapterer() -> threading.Thread:
 
         try:
             LocalChapterer().warm_up()
-        except Exception:  # noqa: BLE001 - best effort; the real call reports errors
+        except Exception:  # best effort: the real call reports its own errors
             log.warning("could not preload the local chapter model", exc_info=True)
 
     thread = threading.Thread(target=warm, name="chaptan-warm-up", daemon=True)

@@ -44,7 +44,6 @@ class PiperVoiceEngine:
     def __init__(self, info: VoiceInfo):
         self.name = info.name
         self.language = info.language
-        self._info = info
         self._voice = _load_piper(info.model_path, info.config_path)
         self.sample_rate: int = int(self._voice.config.sample_rate)
 

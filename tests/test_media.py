@@ -101,6 +101,13 @@ def test_truncated_file_with_index_first_is_refused(tmp_path, speech):
         probe(cut)
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_audio_ending_before_the_video_is_not_truncation(tmp_path, speech, suffix):
+    path = write_video(tmp_path / f"long-video{suffix}", speech, seconds=20)
+    info = probe(path)
+    assert info.duration == pytest.approx(20, abs=1) and info.has_audio
+
+
 def test_video_without_audio_is_fine_when_audio_is_not_needed(tmp_path_factory):
     info = probe(bad_file(tmp_path_factory, "silent"), need_audio=False)
     assert info.has_video and not info.has_audio
