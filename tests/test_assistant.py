@@ -167,9 +167,9 @@ def test_memory_survives_restart_trims_oldest_keeps_system_and_clears(tmp_path: 
 
 
 def test_retrieval_finds_the_passage_in_english_and_japanese(tmp_path: Path) -> None:
-    english = TranscriptIndex(split := TranscriptIndex.from_transcript(
-        Transcript("en", 200, tuple(english_video()[0])), english_video()[1]).passages)
-    assert len(split) > 6
+    segments, chapters = english_video()
+    english = TranscriptIndex.from_transcript(Transcript("en", 200, tuple(segments)), chapters)
+    assert len(english.passages) > 6 and all(len(p.text) < 400 for p in english.passages)
     best = english.search("What planet has rings?", 3)[0]
     assert "Saturn" in best.text and best.chapter_title == "The solar system" and best.score > 0
     assert "ninety minutes" in english.search("How long does a football match last?")[0].text
