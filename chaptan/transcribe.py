@@ -230,18 +230,30 @@ class WhisperTranscriber:
 
     def transcribe(self, audio: AudioInput, language: str | None = None,
                    progress: ProgressFn | None = None) -> Transcript:
+        duration = audio.shape[0] / SAMPLE_RATE if isinstance(audio, np.ndarray) else probe(audio).duration
+        report = _Progress(progress, duration)
+        try:
+            return self._transcribe(audio, duration, language, report)
+        except RuntimeError as exc:
+            if self.device != "cuda":
+                raise
+            # cuDNN/cuBLAS problems surface at the first inference, not at load: finish on the CPU.
+            log.warning("transcription on CUDA failed (%s); retrying on CPU int8", exc)
+            with self._fallback_lock:
+                self.device, self.compute_type = "cpu", "int8"
+            return self._transcribe(audio, duration, language, report)
+
+    def _transcribe(self, audio: AudioInput, duration: float, language: str | None,
+                    report: _Progress) -> Transcript:
         model = self.model
         log.info("transcribing with %s", self.device_description)
         language = self._check_language(model, language)
         if isinstance(audio, np.ndarray):
             samples = np.asarray(audio, dtype=np.float32).reshape(-1)
-            duration = samples.shape[0] / SAMPLE_RATE
             chunks: Iterable[np.ndarray] = (samples[i:i + SAMPLE_RATE * 30]
                                             for i in range(0, samples.shape[0], SAMPLE_RATE * 30))
         else:
-            duration = probe(audio).duration
             chunks = iter_audio_chunks(audio, SAMPLE_RATE)
-        report = _Progress(progress, duration)
         report(0.0)
         spoken: list[_Spoken] = []
         for offset, window in _windows(chunks, self.window_seconds):
