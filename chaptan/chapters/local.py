@@ -74,7 +74,9 @@ class LocalChapterer:
         shift = np.mean([_zscore(-_window_similarity(starts, v, scale * span))
                          for v in views for scale in WINDOW_SCALES], axis=0)
         min_gap = max(span / 2, options.min_chapter_seconds)
-        picks = _pick_peaks(starts, shift, count - 1, min_gap, duration)
+        # One sentence has too few words for term vectors: settle on sentence embeddings when we have them.
+        picks = [_settle(i, starts, views[-1], span)
+                 for i in _pick_peaks(starts, shift, count - 1, min_gap, duration)]
         return [Proposal(0.0)] + [Proposal(float(starts[i]), "", float(shift[i])) for i in picks]
 
 
@@ -130,6 +132,34 @@ def _pick_peaks(starts: np.ndarray, score: np.ndarray, count: int, min_gap: floa
             if len(chosen) == count:
                 break
     return sorted(chosen)
+
+
+def _settle(index: int, starts: np.ndarray, vectors: np.ndarray, span: float, moves: int = 2) -> int:
+    """Move a start by a segment or two so that each segment next to it sits with the side it
+    resembles: a transition sentence ("football is played on every planet") often echoes both."""
+    for _ in range(moves):
+        if index > 1 and _leaning(index - 1, index, starts, vectors, span) > 0:
+            index -= 1
+        elif index + 1 < len(starts) and _leaning(index, index, starts, vectors, span) < 0:
+            index += 1
+        else:
+            break
+    return index
+
+
+def _leaning(segment: int, boundary: int, starts: np.ndarray, vectors: np.ndarray, span: float) -> float:
+    """How much more `segment` resembles the `span` s after `boundary` than the `span` s before it
+    (each side without the segment itself)."""
+    before = (starts >= starts[boundary] - span) & (np.arange(len(starts)) < boundary)
+    after = (starts < starts[boundary] + span) & (np.arange(len(starts)) >= boundary)
+    before[segment] = after[segment] = False
+    lean = 0.0
+    row = vectors[segment]
+    for side, sign in ((after, 1.0), (before, -1.0)):
+        centroid = vectors[side].sum(axis=0)
+        norm = float(np.linalg.norm(row) * np.linalg.norm(centroid))
+        lean += sign * float(row @ centroid) / norm if norm > 0 else 0.0
+    return lean
 
 
 def title_for_span(transcript: Transcript, start: float, end: float) -> str:
