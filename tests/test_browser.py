@@ -1,0 +1,141 @@
+"""The whole web flow in a real (headless) Chromium: sign in, upload, watch progress, get chapters,
+rename a chapter in the editor's table, save, and find the new title in the export.
+
+Needs Debian's /usr/bin/chromium and the playwright package (not its downloaded browsers); skipped
+without them. With CHAPTAN_UPDATE_SCREENSHOTS=1 the screenshots replace those in docs/screenshots/
+that README.md shows; otherwise they go to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.app_harness import ALICE, running_app
+from tests.media_factory import TOPICS, spoken_video
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.is_file(), reason="needs Debian's chromium at /usr/bin/chromium")
+
+# Flags for a sandbox-less container with no GPU and no reason to call home.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+# Two topics, about 35 s of speech: long enough that YouTube's rules ask for three chapters (a video
+# under 30 s cannot have valid chapters), short enough for whisper tiny.en to take seconds.
+PARAGRAPHS = tuple(". ".join(topic.split(". ")[:4]) + "." for topic in TOPICS[:2])
+NEW_TITLE = "Cooking spaghetti at home"
+# Loading whisper and the embedding model on a busy shared CPU can take a while.
+JOB_TIMEOUT_MS = 240_000
+UI_TIMEOUT_MS = 60_000
+PAGE_LAG_S = 30  # the page polls once a second; a finished job it has not shown by now never will be
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def shoot(page, name: str, tmp_path: Path) -> Path:
+    path = tmp_path / name
+    page.screenshot(path=str(path))
+    if os.environ.get("CHAPTAN_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, SCREENSHOTS / name)
+    return path
+
+
+# Known bug, kept visible: build_app puts imageio-ffmpeg's `ffmpeg` on PATH, so Gradio's Video output
+# believes ffmpeg is installed and runs `ffprobe`, which that wheel lacks; the upload tab's results
+# then fail to render and the page never shows the job as done. Strict, so the fix shows up as a
+# pass that asks for this marker to go.
+@pytest.mark.xfail(shutil.which("ffprobe") is None, strict=True,
+                   reason="Gradio's Video output needs ffprobe, which imageio-ffmpeg does not provide")
+def test_upload_watch_progress_edit_and_save_in_chromium(browser, tmp_path):
+    expect = sync_api.expect
+    media = spoken_video(tmp_path / "pasta-and-planets.mp4", PARAGRAPHS)
+    with running_app(tmp_path / "data") as app:
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+
+        # Gradio's login form, served at / while signed out.
+        page.goto(app.url)
+        page.locator("input[type=text]").first.fill(ALICE[0])
+        page.locator("input[type=password]").fill(ALICE[1])
+        page.get_by_role("button", name="Login").click()
+        expect(page.get_by_text(f"Signed in as {ALICE[0]}")).to_be_visible()
+
+        # Upload & chapter: choose the file, start, and watch the status box move through stages.
+        page.get_by_role("tab", name="Upload & chapter").click()
+        page.locator("input[type=file]").first.set_input_files(str(media.path))
+        expect(page.get_by_text(media.path.name).first).to_be_visible()
+        page.get_by_role("button", name="Start", exact=True).click()
+        status = page.locator(".chaptan-status").first
+        seen = set()
+        deadline = time.monotonic() + JOB_TIMEOUT_MS / 1000
+        finished_at = None  # when the server had the job done: the page must follow within seconds
+        while time.monotonic() < deadline:
+            if status.count() and status.is_visible():
+                seen.add(status.inner_text().split(":", 1)[-1].strip())
+                if re.search(r"\b(done|failed)\b", status.get_attribute("class") or ""):
+                    break
+            if finished_at is None and all(j.status == "done" for j in app.services.store.list_jobs()):
+                finished_at = time.monotonic()
+            if finished_at is not None and time.monotonic() - finished_at > PAGE_LAG_S:
+                break
+            time.sleep(0.3)
+        server = [j.status for j in app.services.store.list_jobs()]
+        assert "done" in (status.get_attribute("class") or ""), (
+            f"the page never showed the finished job (server: {server}, page: {sorted(seen)})")
+        assert any(re.search(r"\d+%", s) for s in seen), f"no progress percentage shown: {seen}"
+
+        # Its <label> also holds a Copy button, so the textarea gets no accessible name of its own.
+        chapters_box = page.locator("label", has_text="Chapters: paste into your YouTube description").first
+        chapters_box = chapters_box.locator("textarea")
+        expect(chapters_box).to_have_value(re.compile(r"^0?0:00 \S"), timeout=UI_TIMEOUT_MS)
+        first_line = chapters_box.input_value().splitlines()[0]
+        shoot(page, "upload.png", tmp_path)
+
+        # Chapter editor: open the video, retitle the first chapter in the table, save.
+        page.get_by_role("tab", name="Chapter editor").click()
+        page.get_by_role("button", name="Refresh list").click()
+        picker = page.get_by_label("Video", exact=True)
+        picker.click()
+        page.get_by_role("option", name=media.path.stem).click()
+        # Gradio's Dataframe renders rows as grid cells; the chapter table is the only one on this tab
+        # that is open (transcript matches and version history sit in closed accordions).
+        title_cell = page.locator('[data-testid="cell-0-1"]:visible').first
+        expect(title_cell).not_to_be_empty()
+        old_title = title_cell.inner_text().strip()
+        assert old_title and old_title in first_line, (old_title, first_line)
+        title_cell.dblclick()
+        editor = title_cell.locator("textarea, input").first
+        editor.fill(NEW_TITLE)
+        editor.press("Enter")
+        expect(title_cell).to_contain_text(NEW_TITLE)
+        page.get_by_role("button", name="Save as a new version").click()
+        expect(page.get_by_text("Saved as version 2")).to_be_visible()
+        shoot(page, "editor.png", tmp_path)
+
+        # What was saved is what everyone gets: the newest version and the YouTube export.
+        client = app.client(ALICE)
+        job_id = next(v["job_id"] for v in json.loads(client.predict(api_name="/list_videos"))
+                      if v["title"] == media.path.stem)
+        video = json.loads(client.predict(job_id, api_name="/get_video"))
+        assert video["chapter_versions"][-1]["version"] == 2
+        assert video["chapters"][0]["title"] == NEW_TITLE
+        exported = Path(client.predict(job_id, "youtube", api_name="/export")).read_text(encoding="utf-8")
+        assert exported.splitlines()[0].endswith(NEW_TITLE)
+    for name in ("upload.png", "editor.png"):
+        assert (tmp_path / name).stat().st_size < 300_000, f"{name} is too big to commit"
