@@ -56,12 +56,6 @@ def shoot(page, name: str, tmp_path: Path) -> Path:
     return path
 
 
-# Known bug, kept visible: build_app puts imageio-ffmpeg's `ffmpeg` on PATH, so Gradio's Video output
-# believes ffmpeg is installed and runs `ffprobe`, which that wheel lacks; the upload tab's results
-# then fail to render and the page never shows the job as done. Strict, so the fix shows up as a
-# pass that asks for this marker to go.
-@pytest.mark.xfail(shutil.which("ffprobe") is None, strict=True,
-                   reason="Gradio's Video output needs ffprobe, which imageio-ffmpeg does not provide")
 def test_upload_watch_progress_edit_and_save_in_chromium(browser, tmp_path):
     expect = sync_api.expect
     media = spoken_video(tmp_path / "pasta-and-planets.mp4", PARAGRAPHS)

@@ -123,3 +123,21 @@ def test_table_edits():
     with pytest.raises(ChapterError, match="row 2"):
         editing.to_chapters([[0, "A"], ["soon", "B"]], 115)
     assert editing.parse_clock("1:02:03") == 3723 and editing.parse_clock("2:75") is None
+
+
+def test_results_of_a_draft_show_the_chapters_and_why_they_are_not_youtube_ready(app):
+    from chaptan.ui.results import results_values
+    from chaptan.videos import Requester
+
+    short = app.services.store.get_job(app.job_id)
+    version = app.services.store.latest_chapter_version(short.id).number
+    app.services.store.add_chapter_version(short.id, [{"start": 0.0, "title": "Only one"}], author="alice",
+                                           base_version=version)
+    try:
+        _, youtube, notes, transcript, files = results_values(app.services, Requester("alice"), short)
+        assert youtube == "00:00 Only one\n"
+        assert "at least 3 chapters" in notes
+        assert "spaghetti" in transcript
+        assert files and not any(f.endswith("chapters.txt") for f in files)
+    finally:
+        app.services.store.add_chapter_version(short.id, FIRST, author="alice", base_version=version + 1)

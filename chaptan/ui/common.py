@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
+import gradio.component_meta
+from gradio.data_classes import FileData
 
 from ..errors import ChaptanError
 from ..services import Services
@@ -74,3 +76,25 @@ def fmt_duration(seconds: float | None) -> str:
 
 def fmt_time(epoch: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch)) if epoch else "–"
+
+
+# Gradio writes a .pyi stub beside the source of every component subclass when the class is made;
+# a package must not rewrite its own files at import, so that hook is off while Player is defined.
+_write_stub = gradio.component_meta.create_or_modify_pyi
+gradio.component_meta.create_or_modify_pyi = lambda *args, **kwargs: None
+try:
+    class Player(gr.Video):
+        """A video player for files Chaptan already holds: shown as they are.
+
+        gr.Video probes every file with ffprobe and re-encodes what a browser may not play. We ship
+        ffmpeg but no ffprobe, and re-encoding a two-hour upload on every view would stall the page,
+        so the original is handed over (its download still works when the browser cannot play it)."""
+
+        is_template = True  # the browser side is gr.Video's
+
+        def postprocess(self, value: str | Path | None) -> FileData | None:
+            if value is None:
+                return None
+            return FileData(path=str(value), orig_name=Path(value).name)
+finally:
+    gradio.component_meta.create_or_modify_pyi = _write_stub

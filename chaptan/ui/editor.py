@@ -10,7 +10,7 @@ from ..chapters.local import title_for_span
 from ..chapters.rules import validate
 from ..errors import ChaptanError
 from ..services import Services
-from .common import fmt_time, private_copy, requester, user_errors
+from .common import Player, fmt_time, private_copy, requester, user_errors
 from .i18n import t
 
 PLAYER_ID = "chaptan-editor-video"
@@ -34,7 +34,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
     state = gr.State({})  # job_id, base_version, duration of the open video
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            player = gr.Video(label=t("Player"), interactive=False, elem_id=PLAYER_ID)
+            player = Player(label=t("Player"), interactive=False, elem_id=PLAYER_ID)
             with gr.Accordion(t("Search the transcript"), open=False):
                 query = gr.Textbox(label=t("Find words"), placeholder=t("e.g. planets"))
                 matches = gr.Dataframe(headers=MATCH_HEADERS, interactive=False, wrap=True)
@@ -110,7 +110,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         """Remember the row and seek the player to its start."""
         index = evt.index[0] if isinstance(evt.index, (list, tuple)) else int(evt.index)
         start = editing.parse_clock(rows[index][0]) if 0 <= index < len(rows) else None
-        seek = gr.Video(playback_position=start) if start is not None else gr.skip()
+        seek = Player(playback_position=start) if start is not None else gr.skip()
         return index, seek
 
     table.select(on_row, [table], [selected, player], api_visibility="private")
@@ -205,7 +205,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         at = editing.parse_clock(found[index][0]) if 0 <= index < len(found) else None
         if at is None:
             return -1, gr.skip()
-        return at, gr.Video(playback_position=at)
+        return at, Player(playback_position=at)
 
     matches.select(on_match, [matches], [match_time, player], api_visibility="private")
     chapter_here.click(edit("add"), [table, state, selected, match_time], edit_outputs,

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from ..chapters import formats as chapter_formats
+from ..chapters.rules import validate
 from ..services import Services
 from ..store import Job
 from ..videos import EXPORTS, Requester
-from .common import fmt_duration, outbox_dir, private_copy, requester, user_errors
+from .common import Player, fmt_duration, outbox_dir, private_copy, requester, user_errors
 from .i18n import t
 
 TEXT_EXPORTS = tuple(e.key for e in EXPORTS if e.key != "video")
@@ -34,7 +36,7 @@ class ResultsPanel:
 def build_results() -> ResultsPanel:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            video = gr.Video(label=t("Video"), interactive=False, buttons=["download"])
+            video = Player(label=t("Video"), interactive=False, buttons=["download"])
         with gr.Column(scale=2):
             youtube = gr.Textbox(label=t("Chapters: paste into your YouTube description"), lines=10,
                                  interactive=False, buttons=["copy"])
@@ -58,11 +60,15 @@ def results_values(services: Services, req: Requester, job: Job) -> tuple:
     library = services.library
     source = services.artifacts.path(job.owner, job.id, job.source_name)
     video = private_copy(source, f"{job.id}{source.suffix}")
-    youtube = library.render(job, "youtube")
-    notes = "\n".join(f"- ⚠️ {html.escape(w)}" for w in job.warnings)
+    chapters = library.chapters(job).chapters
+    youtube = chapter_formats.to_youtube(chapters)
+    # A draft (say, a clip too short for three chapters) is shown, but not exported as YouTube-ready.
+    problems = [p.message for p in validate(chapters, job.duration or 0.0)]
+    notes = "\n".join(f"- ⚠️ {html.escape(w)}" for w in (*job.warnings, *problems))
     transcript = library.render(job, "txt")
     folder = outbox_dir()
-    files = [str(library.export(req, job.id, key, folder)) for key in TEXT_EXPORTS]
+    keys = [k for k in TEXT_EXPORTS if not (problems and k == "youtube")]
+    files = [str(library.export(req, job.id, key, folder)) for key in keys]
     return (video, youtube, notes, transcript, files)
 
 

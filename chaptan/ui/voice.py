@@ -13,7 +13,7 @@ import gradio as gr
 
 from ..errors import ChaptanError
 from ..services import Services
-from .common import private_copy, requester, user_errors
+from .common import Player, private_copy, requester, user_errors
 from .i18n import ASK_PLACEHOLDER, VOICE_NOTE, t
 
 VOICE_ID = "voice"
@@ -61,7 +61,7 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
         with gr.Column(scale=2):
             video = gr.Dropdown(label=t("About this video"), choices=[("No video", "")], value="")
             voice = gr.Dropdown(label=t("Voice"), choices=voices, value=assistant.voices.default_name)
-            player = gr.Video(label=t("Player"), interactive=False, elem_id=CHAT_VIDEO_ID)
+            player = Player(label=t("Player"), interactive=False, elem_id=CHAT_VIDEO_ID)
             memory = gr.Markdown()
             clear = gr.Button(t("Clear memory"))
             gr.Markdown(t(VOICE_NOTE))
