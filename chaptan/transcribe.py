@@ -121,8 +121,8 @@ _cuda_preloaded = False
 
 
 def preload_cuda_libraries() -> list[str]:
-    """Load cuBLAS and cuDNN from the pip wheels (nvidia-cublas-cu12, nvidia-cudnn-cu12, pulled in
-    by the pinned CUDA torch) before CTranslate2 needs them.
+    """Load cuBLAS and cuDNN from the pip wheels (nvidia-cublas-cu12, nvidia-cudnn-cu12, from
+    requirements-gpu.txt) before CTranslate2 needs them.
 
     CTranslate2 dlopens libcublas.so.12 and libcudnn*.so.9 by soname, and the wheels put them under
     site-packages/nvidia/*/lib, which is not on the loader's search path. Loading them here with
