@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chaptan.chapters import ChapterOptions, generate_chapters
-from chaptan.chapters.llm import LLMChapterer, LLMFailure, parse_timestamp, retitle, split_windows
+from chaptan.chapters.formats import parse_timestamp
+from chaptan.chapters.llm import LLMChapterer, LLMFailure, retitle, split_windows
 from chaptan.chapters.model import Chapter
 from chaptan.config import Settings
 from chaptan.llm import make_chat_model

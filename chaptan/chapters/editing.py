@@ -6,36 +6,21 @@ being dropped; `to_chapters` is the one place a table becomes Chapter objects.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from ..errors import ChapterError
 from ..transcript import Transcript
-from .formats import youtube_timestamp
+from .formats import parse_timestamp, youtube_timestamp
 from .model import Chapter
 from .rules import clip_title
 
 Row = list  # [start text, title]
-_CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)\s*$")
 
 
 def parse_clock(text: object) -> float | None:
     """'1:02:03', '2:05', '2:05.5' or plain seconds -> seconds; None when it is not a time."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return float(text) if text >= 0 else None
-    raw = str(text or "").strip()
-    try:
-        seconds = float(raw)
-        return seconds if seconds >= 0 else None
-    except ValueError:
-        pass
-    match = _CLOCK.match(raw)
-    if not match:
-        return None
-    hours, minutes, secs = match.groups()
-    if (hours is not None and int(minutes) >= 60) or float(secs) >= 60:
-        return None
-    return int(hours or 0) * 3600 + int(minutes) * 60 + float(secs)
+    seconds = parse_timestamp(text.strip() if isinstance(text, str) else text)
+    return seconds if seconds is not None and seconds >= 0 else None
 
 
 def rows_from_chapters(chapters: Sequence[Chapter]) -> list[Row]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +19,25 @@ def youtube_timestamp(seconds: float) -> str:
     h, rem = divmod(whole, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def parse_timestamp(value: object) -> float | None:
+    """Seconds from a number or an 'ss', 'm:ss' or 'h:mm:ss' string (brackets and fractions
+    allowed); None for anything else, including NaN and infinities."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) else None
+    if not isinstance(value, str):
+        return None
+    match = re.fullmatch(r"\[?\s*(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d+)?)\s*\]?", value.strip())
+    if not match:
+        return None
+    hours, minutes, seconds = (float(part) if part else 0.0 for part in match.groups())
+    if (match.group(2) and seconds >= 60) or (match.group(1) and minutes >= 60):
+        return None
+    return hours * 3600 + minutes * 60 + seconds
 
 
 def to_youtube(chapters: Sequence[Chapter]) -> str:

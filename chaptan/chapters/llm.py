@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from ..config import Settings
 from ..errors import ChaptanError
 from ..llm import language_name, make_chat_model
 from ..transcript import Segment, Transcript, clock
+from .formats import parse_timestamp
 from .model import Chapter, ChapterOptions, Proposal
 from .rules import MAX_TITLE_CHARS, clip_title
 
@@ -144,25 +144,6 @@ def estimate_tokens(text: str) -> float:
     Japanese, Chinese and other non-Latin text costs about a token a character."""
     wide = sum(1 for ch in text if ord(ch) > 127)
     return (len(text) - wide) / 4 + wide
-
-
-def parse_timestamp(value: object) -> float | None:
-    """Seconds from a number or an 'ss', 'm:ss' or 'h:mm:ss' string (brackets and fractions
-    allowed); None for anything else, including NaN and infinities."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        seconds = float(value)
-        return seconds if math.isfinite(seconds) else None
-    if not isinstance(value, str):
-        return None
-    match = re.fullmatch(r"\[?\s*(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d+)?)\s*\]?", value.strip())
-    if not match:
-        return None
-    hours, minutes, seconds = (float(part) if part else 0.0 for part in match.groups())
-    if (match.group(2) and seconds >= 60) or (match.group(1) and minutes >= 60):
-        return None
-    return hours * 3600 + minutes * 60 + seconds
 
 
 def _accept(items: list[dict], window: Window, taken: set[float]) -> list[Proposal]:
