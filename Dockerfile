@@ -11,8 +11,8 @@
 # (plain `docker run`, no --gpus) CTranslate2 sees no device and CHAPTAN_DEVICE=auto picks the CPU.
 FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu22.04
 
-# ffmpeg: imageio-ffmpeg's wheel brings only the ffmpeg binary, while Gradio's video player also
-# runs ffprobe (to check, and if needed convert, what it plays back).
+# ffmpeg: imageio-ffmpeg's wheel brings only the ffmpeg binary; the system package adds ffprobe,
+# which Gradio uses to check audio files it is handed before playing them back.
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         python3.11 python3.11-venv ffmpeg ca-certificates \
