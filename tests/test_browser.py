@@ -122,6 +122,19 @@ def test_upload_watch_progress_edit_and_save_in_chromium(browser, tmp_path):
         expect(page.get_by_text("Saved as version 2")).to_be_visible()
         shoot(page, "editor.png", tmp_path)
 
+        # Clicking a chapter's row seeks the player to its start...
+        player = page.locator("#chaptan-editor-video video")
+        expect(player).to_have_count(1)
+        second_start = page.locator('[data-testid="cell-1-0"]:visible').first.inner_text().strip()
+        minutes, seconds = (int(p) for p in second_start.split(":"))
+        page.locator('[data-testid="cell-1-1"]:visible').first.click()
+        page.wait_for_function("([t]) => Math.abs(document.querySelector('#chaptan-editor-video video')"
+                               ".currentTime - t) < 1.5", arg=[minutes * 60 + seconds])
+        # ...and "Add at player time" starts a chapter where the player stands.
+        player.evaluate("video => { video.pause(); video.currentTime = 5; }")
+        page.get_by_role("button", name="Add at player time").click()
+        expect(page.locator('[data-testid="cell-1-0"]:visible').first).to_have_text("00:05")
+
         # What was saved is what everyone gets: the newest version and the YouTube export.
         client = app.client(ALICE)
         job_id = next(v["job_id"] for v in json.loads(client.predict(api_name="/list_videos"))
