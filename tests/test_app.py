@@ -145,3 +145,19 @@ def test_login_is_throttled_after_repeated_failures(tmp_path):
         # ...and the login page says how long to wait.
         assert "try again in" in session.get("/config").text
         assert app.services.accounts.lockout_remaining("alice") > 0
+
+
+def test_a_silent_video_fails_clearly_and_keeps_the_upload(app, tmp_path):
+    import numpy as np
+
+    from tests.media_factory import SAMPLE_RATE, write_video
+
+    quiet = write_video(tmp_path / "quiet.mp4", np.zeros(SAMPLE_RATE * 20, dtype=np.int16))
+    client = app.client(BOB)
+    with pytest.raises(AppError, match="no speech was found"):
+        client.predict(handle_file(str(quiet)), "auto", "local", 0, api_name="/chapter_video")
+    failed = [v for v in json.loads(client.predict(api_name="/list_videos")) if v["title"] == "quiet"]
+    assert failed and failed[0]["status"] == "failed"
+    job = app.services.store.get_job(failed[0]["job_id"])
+    assert app.services.artifacts.local_path(job.owner, job.id, job.source_name).exists()
+    client.predict(failed[0]["job_id"], api_name="/delete_video")
