@@ -37,6 +37,13 @@ def runners() -> Iterator[list[JobRunner]]:
         runner.stop(timeout=5)
 
 
+def _eventually(condition) -> None:
+    """on_finish runs just after a job is stored as ended, so it may trail wait() a little."""
+    deadline = time.monotonic() + TIMEOUT
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def _start(runners: list[JobRunner], store: Store, work, **kwargs) -> JobRunner:
     runner = JobRunner(store, work, **kwargs)
     runners.append(runner)
@@ -96,6 +103,7 @@ def test_job_runs_with_progress_and_ends_done(store: Store, runners: list[JobRun
     assert (job.status, job.stage, job.progress, job.error) == ("done", "done", 1.0, "")
     assert job.eta_seconds is None
     assert job.finished >= job.started
+    _eventually(lambda: finished)
     assert [j.id for j in finished] == ["j1"] and finished[0].status == "done"
 
 
@@ -118,6 +126,7 @@ def test_failures_are_recorded_with_a_clear_message(store: Store, runners: list[
     bug = runner.wait("bug", timeout=TIMEOUT)
     assert (bug.status, bug.error) == ("failed", "internal error: KeyError: 'segments'")
     assert "Traceback" in caplog.text and "KeyError: 'segments'" in caplog.text
+    _eventually(lambda: len(finished) == 2)
     assert sorted(j.id for j in finished) == ["bug", "user-mistake"]
 
 
@@ -158,10 +167,7 @@ def test_restart_requeues_interrupted_jobs(store: Store, runners: list[JobRunner
     poison = store.get_job("poison")
     assert (poison.status, poison.error) == ("failed", "stopped by a crash 3 times")
     assert ran == [("interrupted", 2), ("waiting", 1)]  # oldest first; attempts counted
-    # on_finish runs right after a job is stored as ended, so the last call may trail wait() a little.
-    deadline = time.monotonic() + TIMEOUT
-    while len(finished) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _eventually(lambda: len(finished) == 3)
     assert {j.id for j in finished} == {"interrupted", "waiting", "poison"}
 
 
@@ -211,6 +217,7 @@ def test_deleting_a_running_job_cancels_it(store: Store, runners: list[JobRunner
     deleted.set()
     _submit(store, runner, "j2")  # the worker is free again afterwards
     assert runner.wait("j2", timeout=TIMEOUT).status == "done"
+    _eventually(lambda: finished)
     assert reached_end == ["j2"] and [j.id for j in finished] == ["j2"]
     assert store.get_job("j1") is None
 
