@@ -109,7 +109,7 @@ class VideoLibrary:
         """The job worker's work: transcribe, chapter, save. Runs in a background thread."""
         from .pipeline import process_media
 
-        source = self.artifacts.path(job.owner, job.id, job.source_name)
+        source = self.source(job)
         options = ChapterOptions(max_chapters=job.max_chapters)
         transcript, result = process_media(
             source, settings=self.settings, language=job.language, generator=job.generator,
@@ -150,6 +150,10 @@ class VideoLibrary:
         self.artifacts.delete_job(job.owner, job.id)
 
     # --- results --------------------------------------------------------------------------
+    def source(self, job: Job) -> Path:
+        """The job's uploaded file (fetched back from the mirror when only it has the file)."""
+        return self.artifacts.path(job.owner, job.id, job.source_name)
+
     def transcript(self, job: Job) -> Transcript:
         return Transcript.load(self.artifacts.path(job.owner, job.id, TRANSCRIPT_FILE))
 
@@ -264,7 +268,7 @@ class VideoLibrary:
     def _export_video(self, job: Job, dest_dir: Path, stem: str) -> Path:
         from .media import embed_chapters
 
-        source = self.artifacts.path(job.owner, job.id, job.source_name)
+        source = self.source(job)
         chapters: list[Chapter] = self.chapters(job).chapters
         info = probe(source)
         suffix = ".mp4" if info.has_video else ".m4a"

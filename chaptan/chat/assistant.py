@@ -53,7 +53,7 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # A sentence ends at . ! ? followed by a space (so 3.5 and [12:34] stay whole), right after a
 # CJK full stop, or at a line break.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
-_TIME = re.compile(r"\[(?:(\d+):)?(\d{1,2}):(\d{2})\]")
+CITATION = re.compile(r"\[(?:(\d+):)?(\d{1,2}):(\d{2})\]")  # [mm:ss] / [h:mm:ss] in replies
 _MARKUP = re.compile(r"[*_#`>|~\[\]]")
 
 # The offline answers, in English and Japanese (the languages of the bundled voices).
@@ -156,7 +156,7 @@ def speakable(sentence: str, language: str) -> str:
         words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
         return " ".join(words) or "the very start"
 
-    text = _MARKUP.sub(" ", _TIME.sub(spoken_time, sentence))
+    text = _MARKUP.sub(" ", CITATION.sub(spoken_time, sentence))
     return " ".join(text.split())
 
 

@@ -16,6 +16,7 @@ from gradio.data_classes import FileData
 
 from ..errors import ChaptanError
 from ..services import Services
+from ..store import Job
 from ..videos import Requester
 
 # Files handed to the browser are copied here first, under a random folder per request, so a path
@@ -63,6 +64,12 @@ def private_copy(path: Path, name: str | None = None) -> str:
     dest = outbox_dir() / (name or path.name)
     shutil.copyfile(path, dest)
     return str(dest)
+
+
+def video_copy(services: Services, job: Job) -> str:
+    """A per-request copy of the job's video for a player."""
+    source = services.library.source(job)
+    return private_copy(source, f"{job.id}{source.suffix}")
 
 
 def fmt_duration(seconds: float | None) -> str:

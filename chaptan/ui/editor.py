@@ -10,7 +10,7 @@ from ..chapters.local import title_for_span
 from ..chapters.rules import validate
 from ..errors import ChaptanError
 from ..services import Services
-from .common import Player, fmt_time, private_copy, requester, user_errors
+from .common import Player, fmt_time, requester, user_errors, video_copy
 from .i18n import t
 
 PLAYER_ID = "chaptan-editor-video"
@@ -24,6 +24,11 @@ READ_PLAYHEAD = f"""(...args) => {{
 HISTORY_HEADERS = ["Version", "Saved", "By"]
 MATCH_HEADERS = ["Time", "Said"]
 NO_VIDEO = "Choose one of your finished videos to edit its chapters."
+
+
+def _row(evt: gr.SelectData) -> int:
+    """The row of a Dataframe selection (Gradio gives [row, column])."""
+    return evt.index[0] if isinstance(evt.index, (list, tuple)) else int(evt.index)
 
 
 def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
@@ -98,9 +103,8 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         latest = services.store.latest_chapter_version(job.id)
         current = {"job_id": job.id, "base_version": latest.number if latest else None,
                    "duration": job.duration or 0.0}
-        source = services.artifacts.path(job.owner, job.id, job.source_name)
         rows = editing.rows_from_chapters(result.chapters)
-        return (current, private_copy(source, f"{job.id}{source.suffix}"), rows, report(rows, current),
+        return (current, video_copy(services, job), rows, report(rows, current),
                 history_rows(job.id))
 
     pick.change(open_video, [pick], [state, player, table, problems, history], api_visibility="private")
@@ -108,7 +112,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
 
     def on_row(evt: gr.SelectData, rows: list):
         """Remember the row and seek the player to its start."""
-        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else int(evt.index)
+        index = _row(evt)
         start = editing.parse_clock(rows[index][0]) if 0 <= index < len(rows) else None
         seek = Player(playback_position=start) if start is not None else gr.skip()
         return index, seek
@@ -201,7 +205,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
     query.submit(on_search, [query, state], [matches], api_visibility="private")
 
     def on_match(evt: gr.SelectData, found: list):
-        index = evt.index[0] if isinstance(evt.index, (list, tuple)) else int(evt.index)
+        index = _row(evt)
         at = editing.parse_clock(found[index][0]) if 0 <= index < len(found) else None
         if at is None:
             return -1, gr.skip()

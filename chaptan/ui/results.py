@@ -12,7 +12,7 @@ from ..chapters.rules import validate
 from ..services import Services
 from ..store import Job
 from ..videos import EXPORTS, Requester
-from .common import Player, fmt_duration, outbox_dir, private_copy, requester, user_errors
+from .common import Player, fmt_duration, outbox_dir, requester, user_errors, video_copy
 from .i18n import t
 
 TEXT_EXPORTS = tuple(e.key for e in EXPORTS if e.key != "video")
@@ -58,8 +58,7 @@ def empty_results() -> tuple:
 def results_values(services: Services, req: Requester, job: Job) -> tuple:
     """Values for `ResultsPanel.outputs` for a finished job (per-request copies of every file)."""
     library = services.library
-    source = services.artifacts.path(job.owner, job.id, job.source_name)
-    video = private_copy(source, f"{job.id}{source.suffix}")
+    video = video_copy(services, job)
     chapters = library.chapters(job).chapters
     youtube = chapter_formats.to_youtube(chapters)
     # A draft (say, a clip too short for three chapters) is shown, but not exported as YouTube-ready.

@@ -11,15 +11,16 @@ import time
 
 import gradio as gr
 
+from ..chapters.formats import parse_timestamp
+from ..chat.assistant import CITATION
 from ..errors import ChaptanError
 from ..services import Services
-from .common import Player, private_copy, requester, user_errors
+from .common import Player, requester, user_errors, video_copy
 from .i18n import ASK_PLACEHOLDER, VOICE_NOTE, t
 
 VOICE_ID = "voice"
 CHAT_VIDEO_ID = "chaptan-chat-video"
 TURN_SECONDS = 120.0  # a turn longer than this is cut short, so a seat is never held forever
-_CITATION = re.compile(r"\[((?:\d+:)?\d{1,2}:\d{2})\]")
 
 # Clicking a [mm:ss] citation in the chat seeks the player beside it.
 SEEK_JS = f"""
@@ -38,10 +39,8 @@ document.addEventListener('click', (event) => {{
 def linkify(text: str) -> str:
     """[12:34] -> a link the page script turns into a seek of the player."""
     def link(match: re.Match[str]) -> str:
-        parts = [int(p) for p in match.group(1).split(":")]
-        seconds = sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
-        return f"[[{match.group(1)}]](#t={seconds})"
-    return _CITATION.sub(link, text)
+        return f"[{match.group(0)}](#t={parse_timestamp(match.group(0)):g})"
+    return CITATION.sub(link, text)
 
 
 def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
@@ -88,8 +87,7 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
         if not job_id:
             return None
         job = services.library.job(req, job_id)
-        source = services.artifacts.path(job.owner, job.id, job.source_name)
-        return private_copy(source, f"{job.id}{source.suffix}")
+        return video_copy(services, job)
 
     video.change(on_video, [video], [player], api_visibility="private")
 
