@@ -120,7 +120,7 @@ class VideoLibrary:
         self.artifacts.write_text(job.owner, job.id, TRANSCRIPT_FILE,
                                   json.dumps(transcript.to_dict(), ensure_ascii=False))
         self.store.add_chapter_version(job.id, [c.to_dict() for c in result.chapters],
-                                       author=f"chaptan ({result.generator})", base_version=None)
+                                       author=_pipeline_author(result.generator), base_version=None)
         self.store.update_job(job.id, duration=transcript.duration, warnings=tuple(result.warnings),
                               language=job.language if job.language != "auto" else
                               (transcript.language or "auto"))
@@ -158,12 +158,16 @@ class VideoLibrary:
         return Transcript.load(self.artifacts.path(job.owner, job.id, TRANSCRIPT_FILE))
 
     def chapters(self, job: Job) -> ChapterResult:
-        version = self.store.latest_chapter_version(job.id)
-        if version is None:
+        versions = self.store.list_chapter_versions(job.id)
+        if not versions:
             raise ChaptanError("this video has no chapters yet")
         duration = job.duration or 0.0
-        chapters = chapter_formats.chapters_from_dict({"chapters": version.chapters}, duration)
-        generator = "llm" if "(llm)" in version.author else "local"
+        chapters = chapter_formats.chapters_from_dict({"chapters": versions[-1].chapters}, duration)
+        # People's saves (LLM retitles included) edit what the pipeline wrote, so the generator is
+        # the one named by the newest version the pipeline saved, not by whoever saved last.
+        written_by = {_pipeline_author(g): g for g in ("local", "llm")}
+        generator = next((written_by[v.author] for v in reversed(versions) if v.author in written_by),
+                         "local")
         return ChapterResult(chapters, generator, list(job.warnings))
 
     def summary(self, job: Job) -> dict:
@@ -280,6 +284,12 @@ class VideoLibrary:
             dest = dest.with_suffix(".mkv" if info.has_video else ".mka")
             embed_chapters(source, chapters, dest)
         return dest
+
+
+def _pipeline_author(generator: str) -> str:
+    """The author of a chapter version the pipeline saved; user names have no spaces, so no
+    person's save (`name` or `name (note)`) can look like it."""
+    return f"chaptan ({generator})"
 
 
 def _file_stem(title: str) -> str:

@@ -63,9 +63,9 @@ def running_app(data_dir: Path, **settings):
 
 
 def add_finished_job(services: Services, owner: str, media: Path, transcript: dict,
-                     chapters: list[dict]) -> str:
-    """A job as the worker leaves it (source, transcript, chapter version 1), without re-running
-    whisper: the editor and chat tests start from a processed video."""
+                     chapters: list[dict], generator: str = "local") -> str:
+    """A job as the worker leaves it (source, transcript, chapter version 1 written by `generator`),
+    without re-running whisper: the editor and chat tests start from a processed video."""
     import json
     import uuid
 
@@ -77,5 +77,6 @@ def add_finished_job(services: Services, owner: str, media: Path, transcript: di
     services.artifacts.put_file(owner, job.id, job.source_name, media)
     services.artifacts.write_text(owner, job.id, "transcript.json", json.dumps(transcript))
     services.store.add_job(job)
-    services.store.add_chapter_version(job.id, chapters, author="chaptan (local)", base_version=None)
+    services.store.add_chapter_version(job.id, chapters, author=f"chaptan ({generator})",
+                                        base_version=None)
     return job.id

@@ -23,16 +23,17 @@ DURATION = 115.0
 FIRST = [{"start": 0.0, "end": 40.0, "title": "Cooking pasta"},
          {"start": 40.0, "end": 80.0, "title": "The solar system"},
          {"start": 80.0, "end": DURATION, "title": "Football"}]
+TRANSCRIPT = {"language": "en", "duration": DURATION,
+              "segments": [{"start": a, "end": b, "text": t} for a, b, t in SEGMENTS]}
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     folder = tmp_path_factory.mktemp("editor")
     media = spoken_video(folder / "talk.mp4", TOPICS[:1])
-    transcript = {"language": "en", "duration": DURATION,
-                  "segments": [{"start": a, "end": b, "text": t} for a, b, t in SEGMENTS]}
     with running_app(folder / "data") as running:
-        running.job_id = add_finished_job(running.services, "alice", media.path, transcript, FIRST)
+        running.media = media.path
+        running.job_id = add_finished_job(running.services, "alice", media.path, TRANSCRIPT, FIRST)
         yield running
 
 
@@ -79,6 +80,20 @@ def test_save_refuses_a_stale_base_and_restore_makes_a_new_version(app):
     assert [c["title"] for c in details["chapters"]] == ["Cooking pasta", "The solar system", "Football"]
     vtt = Path(client.predict(app.job_id, "chapters_vtt", api_name="/export")).read_text(encoding="utf-8")
     assert "Cooking pasta" in vtt and "Pasta night" not in vtt
+
+
+def test_edits_keep_the_generator_that_wrote_the_chapters(app):
+    job_id = add_finished_job(app.services, "alice", app.media, TRANSCRIPT, FIRST, generator="llm")
+    client = app.client(ALICE)
+    edited = chapters((0, "Pasta night"), ("0:40", "Planets and rings"), ("1:20", "Football rules"))
+    assert client.predict(job_id, edited, 1, api_name="/save_chapters") == 2
+    assert client.predict(job_id, 1, 2, api_name="/restore_chapters") == 3
+    assert client.predict(job_id, edited, 3, api_name="/save_chapters") == 4
+    exported = json.loads(Path(client.predict(job_id, "chapters_json", api_name="/export")).read_text())
+    assert exported["generator"] == "llm"
+    assert exported["chapters"][0]["title"] == "Pasta night"
+    # The module's own video, also edited by now, was chaptered locally and still says so.
+    assert app.services.library.chapters(app.services.store.get_job(app.job_id)).generator == "local"
 
 
 def test_a_draft_can_be_saved_but_not_exported_as_youtube_ready(app):
