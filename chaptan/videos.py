@@ -187,8 +187,10 @@ class VideoLibrary:
             for v in self.store.list_chapter_versions(job.id)]
         return out
 
-    def export(self, requester: Requester, job_id: str, fmt: str, dest_dir: Path) -> Path:
-        """Write the export `fmt` of the latest saved chapters into `dest_dir` and return its path."""
+    def export(self, requester: Requester, job_id: str, fmt: str, dest_dir: Path,
+               transcript: Transcript | None = None) -> Path:
+        """Write the export `fmt` of the latest saved chapters into `dest_dir` and return its path.
+        `transcript` is the job's, when the caller has already loaded it for other exports."""
         job = self._finished(requester, job_id)
         spec = next((e for e in EXPORTS if e.key == fmt), None)
         if spec is None:
@@ -198,12 +200,13 @@ class VideoLibrary:
         if spec.key == "video":
             return self._export_video(job, dest_dir, stem)
         dest = dest_dir / f"{stem}.{spec.suffix}"
-        dest.write_text(self.render(job, spec.key), encoding="utf-8")
+        dest.write_text(self.render(job, spec.key, transcript), encoding="utf-8")
         return dest
 
-    def render(self, job: Job, fmt: str) -> str:
+    def render(self, job: Job, fmt: str, transcript: Transcript | None = None) -> str:
+        """The text of export `fmt`; `transcript` as in `export`."""
         if fmt in TRANSCRIPT_FORMATS:
-            return TRANSCRIPT_FORMATS[fmt](self.transcript(job))
+            return TRANSCRIPT_FORMATS[fmt](self.transcript(job) if transcript is None else transcript)
         result = self.chapters(job)
         if fmt == "youtube":
             problems = validate(result.chapters, job.duration or 0.0)

@@ -156,3 +156,18 @@ def test_results_of_a_draft_show_the_chapters_and_why_they_are_not_youtube_ready
         assert files and not any(f.endswith("chapters.txt") for f in files)
     finally:
         app.services.store.add_chapter_version(short.id, FIRST, author="alice", base_version=version + 1)
+
+
+def test_the_results_panel_reads_the_transcript_once(app, monkeypatch):
+    from chaptan.transcript import Transcript
+    from chaptan.ui.results import results_values
+    from chaptan.videos import Requester
+
+    loads = []
+    real_load = Transcript.load
+    monkeypatch.setattr(Transcript, "load", lambda path: loads.append(path) or real_load(path))
+    _, _, _, transcript, files = results_values(app.services, Requester("alice"),
+                                                app.services.store.get_job(app.job_id))
+    assert "spaghetti" in transcript
+    assert {Path(f).suffix for f in files} >= {".srt", ".vtt", ".txt", ".json"}
+    assert len(loads) == 1

@@ -64,10 +64,12 @@ def results_values(services: Services, req: Requester, job: Job) -> tuple:
     # A draft (say, a clip too short for three chapters) is shown, but not exported as YouTube-ready.
     problems = [p.message for p in validate(chapters, job.duration or 0.0)]
     notes = "\n".join(f"- ⚠️ {html.escape(w)}" for w in (*job.warnings, *problems))
-    transcript = library.render(job, "txt")
+    # One parse of transcript.json serves the text box and every transcript download, not one each.
+    loaded = library.transcript(job)
+    transcript = library.render(job, "txt", loaded)
     folder = outbox_dir()
     keys = [k for k in TEXT_EXPORTS if not (problems and k == "youtube")]
-    files = [str(library.export(req, job.id, key, folder)) for key in keys]
+    files = [str(library.export(req, job.id, key, folder, loaded)) for key in keys]
     return (video, youtube, notes, transcript, files)
 
 
