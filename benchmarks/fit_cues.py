@@ -1,0 +1,102 @@
+"""Fit the local generator's spoken-cue weights (chaptan/chapters/cue_weights.json) on eval cases.
+
+    python benchmarks/fit_cues.py [TRUTH_DIR]
+
+TRUTH_DIR holds transcripts with their creators' chapters (default ../shared/eval/chapters-dev).
+Every segment start is an example: positive when a creator's chapter starts within 3 s of it,
+described by the function-word n-grams around it (chaptan.chapters.cues). An L2-regularised
+logistic regression learns their weights; n-grams seen at fewer than MIN_COUNT starts are left
+out, as are weights too small to matter, which keeps the shipped file small.
+
+The weights are fitted on the same videos the quality benchmark scores, so judge them by
+`python benchmarks/chapter_quality.py --folds 6`, which refits them without each held-out video.
+Needs scikit-learn (installed with sentence-transformers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from chaptan.chapters.cues import WEIGHTS_FILE, CueModel, boundary_features  # noqa: E402
+from chaptan.transcript import Transcript  # noqa: E402
+
+DEFAULT_TRUTH = REPO.parent / "shared" / "eval" / "chapters-dev"
+TOLERANCE_SECONDS = 3.0
+MIN_COUNT = 5
+REGULARISATION = 0.02  # scikit-learn's C: strong, because the positives are few and the n-grams many
+SMALLEST_WEIGHT = 0.005
+
+
+class Case:
+    """One eval video: its spoken segments and the starts of its creator's chapters."""
+
+    def __init__(self, path: Path) -> None:
+        self.name = path.name
+        self.transcript = Transcript.load(path)
+        segments = [s for s in self.transcript.segments if s.text.strip()]
+        self.texts = [s.text.strip() for s in segments]
+        self.starts = np.array([s.start for s in segments])
+        truth = json.loads(path.read_text(encoding="utf-8"))
+        self.truth = truth
+        chapter_starts = np.array([c["start"] for c in truth["chapters"] if c["start"] > 0])
+        if len(chapter_starts) == 0 or len(self.starts) == 0:
+            self.labels = np.zeros(len(self.starts))
+        else:
+            nearest = np.abs(self.starts[:, None] - chapter_starts[None, :]).min(axis=1)
+            self.labels = (nearest <= TOLERANCE_SECONDS).astype(float)
+
+
+def load_cases(truth_dir: Path) -> list[Case]:
+    return [Case(path) for path in sorted(truth_dir.glob("*.json"))]
+
+
+def fit(cases: Sequence[Case]) -> CueModel:
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    features = [found for case in cases for found in boundary_features(case.texts)]
+    labels = np.concatenate([case.labels for case in cases])
+    counts = Counter(f for found in features for f in found)
+    vocabulary = {f: i for i, f in enumerate(sorted(f for f, n in counts.items() if n >= MIN_COUNT))}
+    rows, cols = [], []
+    for row, found in enumerate(features):
+        for f in found:
+            if f in vocabulary:
+                rows.append(row)
+                cols.append(vocabulary[f])
+    matrix = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(features), len(vocabulary)))
+    model = LogisticRegression(C=REGULARISATION, max_iter=5000).fit(matrix, labels)
+    weights = {f: float(model.coef_[0][i]) for f, i in vocabulary.items()
+               if abs(model.coef_[0][i]) >= SMALLEST_WEIGHT}
+    return CueModel(weights, float(model.intercept_[0]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("truth_dir", nargs="?", type=Path, default=DEFAULT_TRUTH)
+    parser.add_argument("-o", "--output", type=Path, default=WEIGHTS_FILE)
+    args = parser.parse_args()
+    cases = load_cases(args.truth_dir)
+    if not cases:
+        raise SystemExit(f"no eval cases in {args.truth_dir}")
+    model = fit(cases)
+    model.save(args.output)
+    positives = int(sum(case.labels.sum() for case in cases))
+    print(f"{len(model.weights)} weights from {len(cases)} videos "
+          f"({sum(len(c.texts) for c in cases)} segment starts, {positives} near a chapter start) "
+          f"-> {args.output}")
+
+
+if __name__ == "__main__":
+    main()
