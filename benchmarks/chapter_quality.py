@@ -96,6 +96,9 @@ def main() -> None:
             scorer.main(str(args.truth_dir), str(out_dir))
         print(table.getvalue(), end="")
         split_means(scorer, files, out_dir)
+    if args.folds <= 1:
+        print("\nIn-sample: the shipped cue weights were fitted on these videos; "
+              "add --folds 6 for figures that hold for unseen ones.")
     print(f"\nchaptering {spent:.2f} s for {len(files)} videos; total {time.perf_counter() - began:.2f} s")
 
 

@@ -32,7 +32,7 @@ from chaptan.transcript import Transcript  # noqa: E402
 
 DEFAULT_TRUTH = REPO.parent / "shared" / "eval" / "chapters-dev"
 TOLERANCE_SECONDS = 3.0
-MIN_COUNT = 5
+MIN_COUNT = 50
 REGULARISATION = 0.02  # scikit-learn's C: strong, because the positives are few and the n-grams many
 SMALLEST_WEIGHT = 0.005
 
