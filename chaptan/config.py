@@ -62,6 +62,12 @@ class Settings:
     workers: int = 1
     admin_user: str = ""
     admin_password: str = ""
+    # Reverse proxies in front of the app whose X-Forwarded-For entries are believed (0: none, use the
+    # TCP peer). Not defaulted to 1 on a Hugging Face Space: public reports (e.g. mteb PR #4754) show a
+    # Space's app sees an internal peer address and the visitor in X-Forwarded-For, but nothing found
+    # says how many entries the Space's proxies append, and trusting one too many lets a visitor forge
+    # their address; so the README tells Space owners to set it and check the logged address.
+    trusted_proxies: int = 0
     # E-mail when a job ends
     email_host: str = ""
     email_port: int = 587
@@ -104,6 +110,7 @@ class Settings:
             workers=max(1, _env_int("CHAPTAN_WORKERS", 1)),
             admin_user=_env("CHAPTAN_ADMIN_USER"),
             admin_password=os.environ.get("CHAPTAN_ADMIN_PASSWORD", ""),
+            trusted_proxies=max(0, _env_int("CHAPTAN_TRUSTED_PROXIES", 0)),
             email_host=_env("EMAIL_HOST"),
             email_port=_env_int("EMAIL_PORT", 587),
             email_user=_env("EMAIL_HOST_USER"),

@@ -66,5 +66,6 @@ def launch_options(services: Services) -> dict:
         "css": CSS,
         "head": SEEK_JS,
         "theme": gr.themes.Soft(),
-        "app_kwargs": {"middleware": [Middleware(ClientAddressMiddleware)]},
+        "app_kwargs": {"middleware": [Middleware(ClientAddressMiddleware,
+                                                 trusted_proxies=services.settings.trusted_proxies)]},
     }

@@ -1,8 +1,10 @@
 """Gradio's login, backed by Chaptan's accounts, with throttling by user name and client address.
 
 Gradio hands the auth callable only the name and password, so a small ASGI middleware records the
-caller's address for the duration of the request. The login page's message is computed per
-request, so a throttled visitor sees how long to wait when the page reloads.
+caller's address for the duration of the request. Behind reverse proxies that address comes from
+X-Forwarded-For (see `client_address`), or every visitor would share the proxy's address and one
+person's wrong passwords would lock everyone out. The login page's message is computed per request,
+so a throttled visitor sees how long to wait when the page reloads.
 """
 
 from __future__ import annotations
@@ -19,18 +21,39 @@ LOGIN_MESSAGE = ("<b>Chaptan</b> · チャプたん: sign in to chapter your vid
                  "After 5 failed attempts, signing in is paused for a while, longer each time.")
 
 
+def client_address(scope: dict, trusted_proxies: int) -> str:
+    """The address to throttle an HTTP request's sign-ins by.
+
+    Each proxy appends the address it received the request from to X-Forwarded-For, so with
+    `trusted_proxies` proxies in front, the entry that many places from the right is the one the
+    outermost trusted proxy saw; entries left of it were sent by the client and may be forged. With
+    no trusted proxies, or a header shorter than that (the request did not pass them all), it is the
+    peer in scope["client"]: the TCP peer, unless uvicorn already replaced it, which it does from
+    X-Forwarded-For for loopback peers (its FORWARDED_ALLOW_IPS).
+    """
+    if trusted_proxies > 0:
+        # Repeated header lines form one comma-separated list, in order (RFC 9110, 5.3).
+        header = ",".join(value.decode("latin-1") for name, value in scope.get("headers", ())
+                          if name == b"x-forwarded-for")
+        forwarded = [entry.strip() for entry in header.split(",") if entry.strip()]
+        if len(forwarded) >= trusted_proxies:
+            return forwarded[-trusted_proxies]
+    peer = scope.get("client")
+    return peer[0] if peer else ""
+
+
 class ClientAddressMiddleware:
     """Pure ASGI (not BaseHTTPMiddleware), so the context variable reaches the route handlers."""
 
-    def __init__(self, app):
+    def __init__(self, app, trusted_proxies: int = 0):
         self.app = app
+        self.trusted_proxies = trusted_proxies
 
     async def __call__(self, scope, receive, send):
         if scope.get("type") != "http":
             await self.app(scope, receive, send)
             return
-        client = scope.get("client")
-        token = _client_address.set(client[0] if client else "")
+        token = _client_address.set(client_address(scope, self.trusted_proxies))
         try:
             await self.app(scope, receive, send)
         finally:
