@@ -147,6 +147,31 @@ def test_login_is_throttled_after_repeated_failures(tmp_path):
         assert app.services.accounts.lockout_remaining("alice") > 0
 
 
+def test_behind_a_trusted_proxy_each_forwarded_address_is_throttled_alone(tmp_path, monkeypatch):
+    # uvicorn itself believes X-Forwarded-For from a loopback peer such as this test; trusting only
+    # another address makes the server behave as behind a proxy on another machine (a Space, a
+    # container network), where only CHAPTAN_TRUSTED_PROXIES decides.
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "192.0.2.1")
+    guesser, visitor = "203.0.113.7", "198.51.100.20"
+    with running_app(tmp_path, trusted_proxies=1) as app:
+        attacker = app.http(None)
+        for attempt in range(5):  # a new name each time, and a new forged entry left of the proxy's
+            attacker.headers["X-Forwarded-For"] = f"10.9.9.{attempt}, {guesser}"
+            reply = attacker.post("/login", data={"username": f"guess{attempt}", "password": "wrong"})
+            assert reply.status_code == 400
+        reply = attacker.post("/login", data={"username": "alice", "password": ALICE[1]})
+        assert reply.status_code == 400
+        assert "try again in" in attacker.get("/config").text
+        assert app.services.accounts.lockout_remaining("", guesser) > 0
+
+        other = app.http(None)
+        other.headers["X-Forwarded-For"] = visitor
+        assert "try again in" not in other.get("/config").text
+        reply = other.post("/login", data={"username": "alice", "password": ALICE[1]})
+        assert reply.status_code == 200, reply.text
+        assert app.services.accounts.lockout_remaining("", "127.0.0.1") == 0  # the proxy itself
+
+
 def test_a_silent_video_fails_clearly_and_keeps_the_upload(app, tmp_path):
     import numpy as np
 
