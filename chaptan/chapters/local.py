@@ -5,8 +5,9 @@ in a window before it with what is said in a window after it, two ways: TF-IDF t
 (content words, or character bigrams for Chinese and Japanese) and, for English, the mean
 all-MiniLM-L6-v2 sentence embedding. Windows from 20 s to 150 s are averaged so that both quick
 and slow shifts count. For English the speaker's own transition wording adds its evidence
-(`cues.py`). The strongest points, kept at least half a chapter apart, become chapter starts;
-how many comes from how long the video is.
+(`cues.py`). The strongest points, kept at least half a chapter apart, become chapter starts
+(how many comes from how long the video is), each settled a segment or two towards the side its
+neighbouring sentences belong to.
 """
 
 from __future__ import annotations
