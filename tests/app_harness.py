@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import gradio as gr
 import httpx
 from gradio_client import Client
 
@@ -29,6 +30,7 @@ def free_port() -> int:
 class RunningApp:
     url: str
     services: Services
+    demo: gr.Blocks  # its handlers, for browser-only events gradio_client cannot call
 
     def client(self, user: tuple[str, str]) -> Client:
         return Client(self.url, auth=user, verbose=False)
@@ -56,7 +58,7 @@ def running_app(data_dir: Path, **settings):
     try:
         demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True,
                     **launch_options(services))
-        yield RunningApp(f"http://127.0.0.1:{port}", services)
+        yield RunningApp(f"http://127.0.0.1:{port}", services, demo)
     finally:
         demo.close()
         services.stop()

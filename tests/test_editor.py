@@ -149,7 +149,7 @@ def test_results_of_a_draft_show_the_chapters_and_why_they_are_not_youtube_ready
     app.services.store.add_chapter_version(short.id, [{"start": 0.0, "title": "Only one"}], author="alice",
                                            base_version=version)
     try:
-        _, youtube, notes, transcript, files = results_values(app.services, Requester("alice"), short)
+        _, youtube, notes, transcript, files = results_values(app.services, Requester("alice"), short, "en")
         assert youtube == "00:00 Only one\n"
         assert "at least 3 chapters" in notes
         assert "spaghetti" in transcript
@@ -167,7 +167,7 @@ def test_the_results_panel_reads_the_transcript_once(app, monkeypatch):
     real_load = Transcript.load
     monkeypatch.setattr(Transcript, "load", lambda path: loads.append(path) or real_load(path))
     _, _, _, transcript, files = results_values(app.services, Requester("alice"),
-                                                app.services.store.get_job(app.job_id))
+                                                app.services.store.get_job(app.job_id), "en")
     assert "spaghetti" in transcript
     assert {Path(f).suffix for f in files} >= {".srt", ".vtt", ".txt", ".json"}
     assert len(loads) == 1

@@ -16,7 +16,7 @@ from ..chapters import editing
 from ..chapters import formats as chapter_formats
 from ..errors import ChapterError
 from ..services import Services
-from .common import outbox_dir, requester, user_errors
+from .common import api_errors, outbox_dir, requester
 
 WAIT_POLL_SECONDS = 0.5
 
@@ -42,7 +42,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
         problems = gr.Textbox(label="problems_json")
         trigger = gr.Button()
 
-    @user_errors
+    @api_errors
     def chapter_video(path: str | None, lang: str, gen: str, most: float, request: gr.Request,
                       progress=gr.Progress()):
         """Upload a video, wait for its chapters; returns (job_id, chapters_json, youtube_text)."""
@@ -64,21 +64,21 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
                   [job_id, chapters_json, youtube_text], api_name="chapter_video",
                   concurrency_limit=submit["limit"], concurrency_id=submit["id"])
 
-    @user_errors
+    @api_errors
     def list_videos(request: gr.Request) -> str:
         req = requester(services, request)
         return json.dumps([library.summary(j) for j in library.jobs(req)], ensure_ascii=False)
 
     trigger.click(list_videos, None, [listing], api_name="list_videos")
 
-    @user_errors
+    @api_errors
     def get_video(current: str, request: gr.Request) -> str:
         req = requester(services, request)
         return json.dumps(library.details(req, current), ensure_ascii=False)
 
     trigger.click(get_video, [job_id], [details], api_name="get_video")
 
-    @user_errors
+    @api_errors
     def export(current: str, key: str, request: gr.Request) -> str:
         req = requester(services, request)
         return str(library.export(req, current, (key or "").strip(), outbox_dir()))
@@ -86,7 +86,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
     trigger.click(export, [job_id, fmt], [exported], api_name="export",
                   concurrency_limit=heavy["limit"], concurrency_id=heavy["id"])
 
-    @user_errors
+    @api_errors
     def delete_video(current: str, request: gr.Request) -> str:
         req = requester(services, request)
         library.delete(req, current)
@@ -106,7 +106,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
         rows = [[item.get("start", ""), item.get("title", "")] for item in items]
         return editing.to_chapters(rows, library.job(req, job_id).duration or 0.0)
 
-    @user_errors
+    @api_errors
     def save_chapters(current: str, text: str, base: float | None, request: gr.Request) -> int:
         """Save chapters as a new version on top of `base_version`; returns the new version number."""
         req = requester(services, request)
@@ -115,7 +115,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
 
     trigger.click(save_chapters, [job_id, chapters_json, base_version], [version], api_name="save_chapters")
 
-    @user_errors
+    @api_errors
     def validate_chapters(current: str, text: str, request: gr.Request) -> str:
         """YouTube rule violations of a chapter list, each with its row (0-based) and reason."""
         req = requester(services, request)
@@ -124,7 +124,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
 
     trigger.click(validate_chapters, [job_id, chapters_json], [problems], api_name="validate_chapters")
 
-    @user_errors
+    @api_errors
     def restore_chapters(current: str, number: float, base: float | None, request: gr.Request) -> int:
         """Save an earlier version again as the newest one; returns the new version number."""
         req = requester(services, request)
@@ -132,7 +132,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
 
     trigger.click(restore_chapters, [job_id, version, base_version], [version], api_name="restore_chapters")
 
-    @user_errors
+    @api_errors
     def retitle_chapters(current: str, text: str, rows: str, request: gr.Request) -> str:
         """New titles (LLM when configured, else local) for rows given as a JSON list; [] or empty: all."""
         req = requester(services, request)

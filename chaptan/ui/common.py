@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import secrets
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from ..errors import ChaptanError
 from ..services import Services
 from ..store import Job
 from ..videos import Requester
+from .i18n import localized
 
 # Files handed to the browser are copied here first, under a random folder per request, so a path
 # seen by one user names nothing of anyone else's and the originals never enter a served folder.
@@ -34,15 +36,49 @@ def requester(services: Services, request: gr.Request | None) -> Requester:
     return Requester(user.name, user.is_admin)
 
 
-def user_errors(fn: Callable) -> Callable:
-    """Show a ChaptanError's message in the page (and to API clients) instead of a stack trace."""
+def _shown(exc: Exception, request: gr.Request | None) -> gr.Error:
+    """The gr.Error that shows `exc` (a ChaptanError or gr.Error) in the caller's language; no request
+    (API handlers) keeps the English message scripts parse."""
+    if isinstance(exc, gr.Error):
+        return gr.Error(localized(exc.message, request), duration=exc.duration, visible=exc.visible,
+                        title=exc.title, print_exception=exc.print_exception)
+    return gr.Error(localized(str(exc), request), print_exception=False)
+
+
+def _errors_shown(fn: Callable, translated: bool) -> Callable:
+    def request_of(args: tuple, kwargs: dict) -> gr.Request | None:
+        if not translated:
+            return None
+        return next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
+
+    # A streaming handler raises while it is iterated, not when called, so it needs a generator wrapper.
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def streaming(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except (ChaptanError, gr.Error) as exc:
+                raise _shown(exc, request_of(args, kwargs)) from None
+        return streaming
+
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except ChaptanError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+        except (ChaptanError, gr.Error) as exc:
+            raise _shown(exc, request_of(args, kwargs)) from None
     return wrapper
+
+
+def user_errors(fn: Callable) -> Callable:
+    """For browser handlers: ChaptanError and gr.Error messages shown in the page in the caller's
+    language (Accept-Language), instead of a stack trace."""
+    return _errors_shown(fn, translated=True)
+
+
+def api_errors(fn: Callable) -> Callable:
+    """For gradio_client endpoints: ChaptanError messages in English, which scripts may parse."""
+    return _errors_shown(fn, translated=False)
 
 
 def outbox_dir() -> Path:

@@ -11,7 +11,7 @@ from ..chapters.rules import validate
 from ..errors import ChaptanError
 from ..services import Services
 from .common import Player, fmt_time, requester, user_errors, video_copy
-from .i18n import t
+from .i18n import language_of, localized, t, translate
 
 PLAYER_ID = "chaptan-editor-video"
 # Gradio cannot read a <video>'s playhead on the server, so these buttons ask the browser for it:
@@ -75,19 +75,22 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
     demo.load(finished_videos, None, [pick], api_visibility="private")
     refresh.click(finished_videos, None, [pick], api_visibility="private")
 
-    def report(rows: list, current: dict) -> str:
-        """The live validation message: which row breaks which rule, or that the list is ready."""
+    def report(rows: list, current: dict, request: gr.Request) -> str:
+        """The live validation message, in the caller's language: which row breaks which rule, or that
+        the list is ready."""
+        language = language_of(request)
         if not current:
-            return NO_VIDEO
+            return translate(NO_VIDEO, language)
         try:
             chapters = editing.to_chapters(rows, current["duration"])
         except ChaptanError as exc:
-            return f"⚠️ {exc}"
+            return f"⚠️ {translate(str(exc), language)}"
         found = validate(chapters, current["duration"])
         if not found:
-            return "✅ YouTube-ready: paste it into your description or save it."
-        lines = "\n".join(f"- {p.message}" for p in found)
-        return f"⚠️ **Draft**: YouTube would refuse these chapters yet. You can still save a draft.\n{lines}"
+            return translate("✅ YouTube-ready: paste it into your description or save it.", language)
+        lines = "\n".join(f"- {translate(p.message, language)}" for p in found)
+        draft = "⚠️ **Draft**: YouTube would refuse these chapters yet. You can still save a draft."
+        return f"{translate(draft, language)}\n{lines}"
 
     def history_rows(job_id: str) -> list:
         versions = services.store.list_chapter_versions(job_id)
@@ -97,14 +100,14 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
     def open_video(job_id: str, request: gr.Request):
         req = requester(services, request)
         if not job_id:
-            return {}, None, [], NO_VIDEO, []
+            return {}, None, [], localized(NO_VIDEO, request), []
         job = library.job(req, job_id)
         result = library.chapters(job)
         latest = services.store.latest_chapter_version(job.id)
         current = {"job_id": job.id, "base_version": latest.number if latest else None,
                    "duration": job.duration or 0.0}
         rows = editing.rows_from_chapters(result.chapters)
-        return (current, video_copy(services, job), rows, report(rows, current),
+        return (current, video_copy(services, job), rows, report(rows, current, request),
                 history_rows(job.id))
 
     pick.change(open_video, [pick], [state, player, table, problems, history], api_visibility="private")
@@ -136,7 +139,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
                 new = editing.delete_row(rows, int(index), duration)
             else:
                 new = editing.merge_with_next(rows, int(index), duration)
-            return new, report(new, current), -1
+            return new, report(new, current, request), -1
         return run
 
     edit_inputs = [table, state, selected, playhead]
@@ -156,8 +159,8 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
             indices = None if all_rows else [int(index)]
             titles, note = library.retitle(req, current["job_id"], chapters, indices)
             new = [[row[0], title] for row, title in zip(editing.rows_from_chapters(chapters), titles)]
-            gr.Info(f"New titles: {note}.")
-            return new, report(new, current)
+            gr.Info(localized(f"New titles: {note}.", request))
+            return new, report(new, current, request)
         return run
 
     retitle_one.click(regenerate(False), [table, state, selected], [table, problems],
@@ -172,7 +175,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
             raise gr.Error(NO_VIDEO)
         chapters = editing.to_chapters(rows, current["duration"])
         number = library.save_chapters(req, current["job_id"], chapters, current["base_version"])
-        gr.Info(f"Saved as version {number}.")
+        gr.Info(localized(f"Saved as version {number}.", request))
         return {**current, "base_version": number}, history_rows(current["job_id"])
 
     save.click(on_save, [table, state], [state, history], api_visibility="private")
@@ -185,9 +188,9 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         saved = library.restore_version(req, current["job_id"], int(number or 0), current["base_version"])
         job = library.job(req, current["job_id"])
         rows = editing.rows_from_chapters(library.chapters(job).chapters)
-        gr.Info(f"Version {int(number)} restored as version {saved}.")
+        gr.Info(localized(f"Version {int(number)} restored as version {saved}.", request))
         current = {**current, "base_version": saved}
-        return current, rows, report(rows, current), history_rows(job.id)
+        return current, rows, report(rows, current, request), history_rows(job.id)
 
     restore.click(on_restore, [restore_number, state], [state, table, problems, history],
                   api_visibility="private")

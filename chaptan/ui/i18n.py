@@ -2,9 +2,15 @@
 
 The browser's language picks the translation. Keys are the English text itself, so the UI code
 reads naturally and a missing translation falls back to English.
+
+gr.I18n only reaches component labels and fixed text, so messages made at run time (progress, job
+states, notices, errors) go through `localized` with the request's Accept-Language instead. The core
+stays English: the CLI and API scripts read its messages as they are.
 """
 
 from __future__ import annotations
+
+import re
 
 import gradio as gr
 
@@ -155,6 +161,225 @@ ZH_TW = {
     "Enable": "啟用",
     "Remove": "移除",
 }
+
+# Messages made at run time. A key with {name} fields is a template: the message must match it
+# whole, and the values (times, row numbers, file names) are carried into the translation. Exact keys
+# win; templates are tried in order, so a specific one goes before a general one it would also fit.
+RUNTIME_JA = {
+    "waiting for a free worker": "空きを待っています",
+    "starting": "開始しています",
+    "probing": "ファイルを確認中",
+    "transcribing": "文字起こし中",
+    "chaptering": "チャプター作成中",
+    "saving": "保存中",
+    "done": "完了",
+    "queued": "待機中",
+    "running": "処理中",
+    "failed": "失敗",
+    "about {time} left": "残り約 {time}",
+    "<b>{title}</b>: failed. {error}": "<b>{title}</b>：失敗しました。{error}",
+    "<b>{title}</b> ({length}): done.": "<b>{title}</b>（{length}）：完了しました。",
+    "Deleted <b>{title}</b>.": "<b>{title}</b> を削除しました。",
+    "Please log in again.": "もう一度ログインしてください。",
+    "Choose a video or audio file first.": "先に動画または音声ファイルを選んでください。",
+    "Open a finished video first.": "先に処理の終わった動画を開いてください。",
+    "Type a question or record one first.": "先に質問を入力するか、録音してください。",
+    "Only administrators can do this.": "この操作は管理者だけができます。",
+    "You cannot do that to your own account.": "自分のアカウントにはこの操作はできません。",
+    "Choose one of your finished videos to edit its chapters.":
+        "チャプターを編集するには、処理の終わった動画を選んでください。",
+    "New titles: local titles.": "新しいタイトルを作りました（ローカル）。",
+    "New titles: LLM titles.": "新しいタイトルを作りました（LLM）。",
+    "New titles: the LLM failed ({reason}); used local titles.":
+        "LLM が失敗したため（{reason}）、ローカルで新しいタイトルを作りました。",
+    "no LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL); used the local generator":
+        "LLM が設定されていないため（OPENAI_API_KEY か OPENAI_BASE_URL を設定）、ローカルで作りました",
+    "the LLM failed ({reason}); used the local generator":
+        "LLM が失敗したため（{reason}）、ローカルで作りました",
+    "New titles: {note}.": "新しいタイトル：{note}。",
+    "Saved as version {number}.": "版 {number} として保存しました。",
+    "Version {number} restored as version {saved}.": "版 {number} を版 {saved} として復元しました。",
+    "✅ YouTube-ready: paste it into your description or save it.":
+        "✅ YouTube にそのまま使えます。概要欄に貼り付けるか、保存してください。",
+    "⚠️ **Draft**: YouTube would refuse these chapters yet. You can still save a draft.":
+        "⚠️ **下書き**：このままでは YouTube に受け付けられません。下書きとして保存はできます。",
+    "{file} is not an audio or video file (no audio or video stream found)":
+        "{file} は動画・音声ファイルではありません（映像も音声も見つかりません）",
+    "{file} is not a readable audio or video file ({reason}); it may be damaged or truncated":
+        ("{file} は動画・音声ファイルとして読めません（{reason}）。"
+         "壊れているか、途中で切れている可能性があります"),
+    "{file} has no audio stream, so there is nothing to transcribe":
+        "{file} には音声がないため、文字起こしできません",
+    "{file} is empty (0 bytes)": "{file} は空です（0 バイト）",
+    "{file} contains no decodable audio": "{file} には再生できる音声が含まれていません",
+    "{file} is truncated: its audio stops at {end} s of {duration} s":
+        "{file} は途中で切れています：音声が {duration} 秒中 {end} 秒で終わっています",
+    "no speech was found in this video's audio, so there is nothing to chapter":
+        "この動画の音声から話し声が見つからなかったため、チャプターを作れません",
+    "YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+":
+        "YouTube のチャプターは 3 つ以上必要です。上限は 0（無制限）か 3 以上にしてください",
+    "only a failed video can be retried": "再試行できるのは失敗した動画だけです",
+    "this video is being processed; delete it when it has finished":
+        "この動画は処理中です。終わってから削除してください",
+    "this video has no chapters yet": "この動画にはまだチャプターがありません",
+    "this video has not finished processing yet": "この動画はまだ処理が終わっていません",
+    "there are no chapters to save": "保存するチャプターがありません",
+    "a chapter starts after the end of the video": "動画の終わりより後に始まるチャプターがあります",
+    "select a chapter row first": "先にチャプターの行を選んでください",
+    "this video has no chapter version {version}": "この動画に版 {version} はありません",
+    "stopped by a crash {count} times": "異常終了で {count} 回止まりました",
+    "there are no chapters": "チャプターがありません",
+    "the first chapter must start at 0:00": "最初のチャプターは 0:00 から始める必要があります",
+    "YouTube needs at least {least} chapters, this list has {count}":
+        "YouTube のチャプターは {least} つ以上必要ですが、{count} つしかありません",
+    "row {row} starts before or with the chapter above it":
+        "{row} 行目の開始が、上のチャプターより前か同じです",
+    "row {row} lasts {length} s; chapters need at least {least} s":
+        "{row} 行目は {length} 秒です。チャプターは {least} 秒以上必要です",
+    "row {row} starts after the end of the video": "{row} 行目が動画の終わりより後に始まっています",
+    "row {row} has no title": "{row} 行目にタイトルがありません",
+    "row {row} title has {count} characters; the limit is {limit}":
+        "{row} 行目のタイトルは {count} 文字です。上限は {limit} 文字です",
+    "row {row} has the same title as row {other}": "{row} 行目のタイトルが {other} 行目と同じです",
+}
+
+RUNTIME_ZH_TW = {
+    "waiting for a free worker": "等待空閒的處理程序",
+    "starting": "準備開始",
+    "probing": "檢查檔案中",
+    "transcribing": "轉錄文字中",
+    "chaptering": "製作章節中",
+    "saving": "儲存中",
+    "done": "完成",
+    "queued": "排隊中",
+    "running": "處理中",
+    "failed": "失敗",
+    "about {time} left": "約剩 {time}",
+    "<b>{title}</b>: failed. {error}": "<b>{title}</b>：處理失敗。{error}",
+    "<b>{title}</b> ({length}): done.": "<b>{title}</b>（{length}）：已完成。",
+    "Deleted <b>{title}</b>.": "已刪除 <b>{title}</b>。",
+    "Please log in again.": "請重新登入。",
+    "Choose a video or audio file first.": "請先選擇影片或音訊檔。",
+    "Open a finished video first.": "請先開啟已處理完成的影片。",
+    "Type a question or record one first.": "請先輸入或錄下你的問題。",
+    "Only administrators can do this.": "只有管理員可以執行這項操作。",
+    "You cannot do that to your own account.": "無法對自己的帳號執行這項操作。",
+    "Choose one of your finished videos to edit its chapters.": "請選擇一部已處理完成的影片來編輯章節。",
+    "New titles: local titles.": "已產生新標題（本機）。",
+    "New titles: LLM titles.": "已產生新標題（LLM）。",
+    "New titles: the LLM failed ({reason}); used local titles.":
+        "LLM 失敗（{reason}），已改用本機產生新標題。",
+    "no LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL); used the local generator":
+        "尚未設定 LLM（請設定 OPENAI_API_KEY 或 OPENAI_BASE_URL），已改用本機產生",
+    "the LLM failed ({reason}); used the local generator": "LLM 失敗（{reason}），已改用本機產生",
+    "New titles: {note}.": "新標題：{note}。",
+    "Saved as version {number}.": "已儲存為第 {number} 版。",
+    "Version {number} restored as version {saved}.": "已將第 {number} 版還原為第 {saved} 版。",
+    "✅ YouTube-ready: paste it into your description or save it.":
+        "✅ 可直接用於 YouTube：貼到影片說明欄，或先儲存。",
+    "⚠️ **Draft**: YouTube would refuse these chapters yet. You can still save a draft.":
+        "⚠️ **草稿**：YouTube 目前還不會接受這些章節，但仍可先儲存為草稿。",
+    "{file} is not an audio or video file (no audio or video stream found)":
+        "{file} 不是影片或音訊檔（找不到影像或聲音）",
+    "{file} is not a readable audio or video file ({reason}); it may be damaged or truncated":
+        "無法讀取 {file} 這個影片或音訊檔（{reason}），檔案可能已損壞或不完整",
+    "{file} has no audio stream, so there is nothing to transcribe": "{file} 沒有聲音，無法轉錄文字",
+    "{file} is empty (0 bytes)": "{file} 是空檔案（0 位元組）",
+    "{file} contains no decodable audio": "{file} 沒有可解碼的聲音",
+    "{file} is truncated: its audio stops at {end} s of {duration} s":
+        "{file} 不完整：聲音在 {duration} 秒中的第 {end} 秒就中斷了",
+    "no speech was found in this video's audio, so there is nothing to chapter":
+        "這部影片的聲音中找不到說話內容，無法製作章節",
+    "YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+":
+        "YouTube 章節至少需要 3 個：章節上限請設為 0（不限）或 3 以上",
+    "only a failed video can be retried": "只有處理失敗的影片可以重試",
+    "this video is being processed; delete it when it has finished":
+        "這部影片正在處理中，請等處理完成後再刪除",
+    "this video has no chapters yet": "這部影片還沒有章節",
+    "this video has not finished processing yet": "這部影片還沒處理完成",
+    "there are no chapters to save": "沒有可儲存的章節",
+    "a chapter starts after the end of the video": "有章節的開始時間晚於影片結尾",
+    "select a chapter row first": "請先選擇一列章節",
+    "this video has no chapter version {version}": "這部影片沒有第 {version} 版章節",
+    "stopped by a crash {count} times": "因異常中止了 {count} 次",
+    "there are no chapters": "沒有章節",
+    "the first chapter must start at 0:00": "第一個章節必須從 0:00 開始",
+    "YouTube needs at least {least} chapters, this list has {count}":
+        "YouTube 章節至少需要 {least} 個，目前只有 {count} 個",
+    "row {row} starts before or with the chapter above it": "第 {row} 列的開始時間早於或等於上一個章節",
+    "row {row} lasts {length} s; chapters need at least {least} s":
+        "第 {row} 列只有 {length} 秒；每個章節至少需要 {least} 秒",
+    "row {row} starts after the end of the video": "第 {row} 列的開始時間晚於影片結尾",
+    "row {row} has no title": "第 {row} 列沒有標題",
+    "row {row} title has {count} characters; the limit is {limit}":
+        "第 {row} 列的標題有 {count} 個字元，上限是 {limit} 個",
+    "row {row} has the same title as row {other}": "第 {row} 列的標題與第 {other} 列相同",
+}
+
+RUNTIME = {"ja": RUNTIME_JA, "zh-TW": RUNTIME_ZH_TW}
+TEMPLATE_FIELD = re.compile(r"\{(\w+)\}")
+
+
+def _template_pattern(template: str) -> re.Pattern:
+    """The regex that matches messages made from `template`, capturing each {field}."""
+    literals = TEMPLATE_FIELD.split(template)
+    parts = [re.escape(text) if i % 2 == 0 else f"(?P<{text}>.+?)" for i, text in enumerate(literals)]
+    return re.compile("".join(parts), re.DOTALL)
+
+
+RUNTIME_TEMPLATES = {
+    language: [(_template_pattern(english), translated) for english, translated in catalog.items()
+               if TEMPLATE_FIELD.search(english)]
+    for language, catalog in RUNTIME.items()
+}
+
+
+def language_of(request: gr.Request | None) -> str:
+    """The caller's language for runtime messages from Accept-Language: "ja", "zh-TW" or "en".
+
+    Languages are tried by preference (q values); the first one we have wins, English included,
+    so "en-US,ja;q=0.8" stays English. Simplified Chinese is not offered Traditional."""
+    headers = getattr(request, "headers", None) if request is not None else None
+    header = (headers.get("accept-language") or "") if headers is not None else ""
+    ranked = []
+    for position, item in enumerate(header.split(",")):
+        tag, _, params = item.strip().partition(";")
+        try:
+            weight = float(params.strip().removeprefix("q=")) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            weight = 0.0
+        if tag and weight > 0:
+            ranked.append((-weight, position, tag.strip().lower()))
+    for _, _, tag in sorted(ranked):
+        primary = tag.split("-")[0]
+        if primary == "ja":
+            return "ja"
+        if primary == "zh" and any(part in ("tw", "hant", "hk", "mo") for part in tag.split("-")[1:]):
+            return "zh-TW"
+        if primary == "en":
+            return "en"
+    return "en"
+
+
+def translate(message: str, language: str) -> str:
+    """`message` in `language`: an exact catalog entry, else the first matching template; English
+    when neither knows it."""
+    catalog = RUNTIME.get(language)
+    if catalog is None:
+        return message
+    if message in catalog:
+        return catalog[message]
+    for pattern, translated in RUNTIME_TEMPLATES[language]:
+        match = pattern.fullmatch(message)
+        if match:
+            return translated.format(**match.groupdict())
+    return message
+
+
+def localized(message: str, request: gr.Request | None) -> str:
+    """`message` in the language of the person behind `request`."""
+    return translate(message, language_of(request))
+
 
 I18N = gr.I18n(en={key: key for key in JA}, ja=JA, **{"zh-TW": ZH_TW})
 

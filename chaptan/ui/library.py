@@ -8,7 +8,7 @@ import gradio as gr
 
 from ..services import Services
 from .common import fmt_duration, fmt_time, requester, user_errors
-from .i18n import t
+from .i18n import language_of, localized, t, translate
 from .results import build_results, empty_results, progress_html, results_values, wire_video_export
 
 HEADERS = ["Title", "Duration", "Status", "Created", "Owner", "ID"]
@@ -32,8 +32,9 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
     def rows(show_all: bool, request: gr.Request):
         req = requester(services, request)
         jobs = services.library.jobs(req, everyone=show_all)
-        data = [[j.title, fmt_duration(j.duration), j.status, fmt_time(j.created), j.owner, j.id]
-                for j in jobs]
+        language = language_of(request)
+        data = [[j.title, fmt_duration(j.duration), translate(j.status, language), fmt_time(j.created),
+                 j.owner, j.id] for j in jobs]
         return data, gr.Markdown(visible=not data), gr.Checkbox(visible=req.is_admin)
 
     listing = [table, empty, everyone]
@@ -50,9 +51,10 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
     def on_open(job_id: str, request: gr.Request):
         req = requester(services, request)
         job = services.library.job(req, job_id)
+        language = language_of(request)
         if job.status != "done":
-            return (progress_html(job), *empty_results())
-        return (progress_html(job), *results_values(services, req, job))
+            return (progress_html(job, language), *empty_results())
+        return (progress_html(job, language), *results_values(services, req, job, language))
 
     open_btn.click(on_open, [selected], [status, *panel.outputs], api_visibility="private")
 
@@ -60,7 +62,7 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
     def on_retry(job_id: str, show_all: bool, request: gr.Request):
         req = requester(services, request)
         job = services.library.retry(req, job_id)
-        return (progress_html(job), *rows(show_all, request))
+        return (progress_html(job, language_of(request)), *rows(show_all, request))
 
     retry_btn.click(on_retry, [selected, everyone], [status, *listing], api_visibility="private")
 
@@ -69,7 +71,8 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
         req = requester(services, request)
         job = services.library.job(req, job_id)
         services.library.delete(req, job_id)
-        note = f"<div class='chaptan-status'>Deleted <b>{html.escape(job.title)}</b>.</div>"
+        deleted = localized(f"Deleted <b>{html.escape(job.title)}</b>.", request)
+        note = f"<div class='chaptan-status'>{deleted}</div>"
         return (note, "", *empty_results(), *rows(show_all, request))
 
     delete_btn.click(on_delete, [selected, everyone], [status, selected, *panel.outputs, *listing],

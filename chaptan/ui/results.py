@@ -13,7 +13,7 @@ from ..services import Services
 from ..store import Job
 from ..videos import EXPORTS, Requester
 from .common import Player, fmt_duration, outbox_dir, requester, user_errors, video_copy
-from .i18n import t
+from .i18n import t, translate
 
 TEXT_EXPORTS = tuple(e.key for e in EXPORTS if e.key != "video")
 
@@ -55,15 +55,16 @@ def empty_results() -> tuple:
     return (None, "", "", "", None)
 
 
-def results_values(services: Services, req: Requester, job: Job) -> tuple:
-    """Values for `ResultsPanel.outputs` for a finished job (per-request copies of every file)."""
+def results_values(services: Services, req: Requester, job: Job, language: str) -> tuple:
+    """Values for `ResultsPanel.outputs` for a finished job (per-request copies of every file); notes
+    in `language`."""
     library = services.library
     video = video_copy(services, job)
     chapters = library.chapters(job).chapters
     youtube = chapter_formats.to_youtube(chapters)
     # A draft (say, a clip too short for three chapters) is shown, but not exported as YouTube-ready.
     problems = [p.message for p in validate(chapters, job.duration or 0.0)]
-    notes = "\n".join(f"- ⚠️ {html.escape(w)}" for w in (*job.warnings, *problems))
+    notes = "\n".join(f"- ⚠️ {html.escape(translate(w, language))}" for w in (*job.warnings, *problems))
     # One parse of transcript.json serves the text box and every transcript download, not one each.
     loaded = library.transcript(job)
     transcript = library.render(job, "txt", loaded)
@@ -73,20 +74,22 @@ def results_values(services: Services, req: Requester, job: Job) -> tuple:
     return (video, youtube, notes, transcript, files)
 
 
-def progress_html(job: Job | None) -> str:
-    """A progress bar with the stage and an ETA; empty when there is no job."""
+def progress_html(job: Job | None, language: str) -> str:
+    """A progress bar with the stage and an ETA, in `language`; empty when there is no job."""
     if job is None:
         return ""
     title = html.escape(job.title)
     if job.status == "failed":
-        return (f"<div class='chaptan-status failed'><b>{title}</b>: failed. "
-                f"{html.escape(job.error)}</div>")
+        error = html.escape(translate(job.error, language))
+        failed = translate(f"<b>{title}</b>: failed. {error}", language)
+        return f"<div class='chaptan-status failed'>{failed}</div>"
     if job.status == "done":
-        length = fmt_duration(job.duration)
-        return f"<div class='chaptan-status done'><b>{title}</b> ({length}): done.</div>"
+        done = translate(f"<b>{title}</b> ({fmt_duration(job.duration)}): done.", language)
+        return f"<div class='chaptan-status done'>{done}</div>"
     percent = int(job.progress * 100)
-    stage = {"queued": "waiting for a free worker"}.get(job.stage, job.stage)
-    eta = f" · about {fmt_duration(job.eta_seconds)} left" if job.eta_seconds else ""
+    stage = translate({"queued": "waiting for a free worker"}.get(job.stage, job.stage), language)
+    left = f"about {fmt_duration(job.eta_seconds)} left"
+    eta = f" · {translate(left, language)}" if job.eta_seconds else ""
     return (f"<div class='chaptan-status running'><b>{title}</b>: {html.escape(stage)} · {percent}%{eta}"
             f"<div class='chaptan-bar'><div style='width:{percent}%'></div></div></div>")
 

@@ -9,7 +9,7 @@ import gradio as gr
 from ..services import Services
 from ..videos import LANGUAGES
 from .common import requester, user_errors
-from .i18n import UPLOAD_INTRO, t
+from .i18n import UPLOAD_INTRO, language_of, t
 from .results import build_results, empty_results, progress_html, results_values, wire_video_export
 
 MEDIA_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".m4a", ".mp3", ".wav", ".flac"]
@@ -41,7 +41,8 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
             raise gr.Error("Choose a video or audio file first.")
         job = services.library.submit(req, Path(path), language=lang or "auto", generator=gen,
                                       max_chapters=int(most or 0))
-        return (job.id, progress_html(job), gr.Timer(active=True), None, *empty_results())
+        return (job.id, progress_html(job, language_of(request)), gr.Timer(active=True), None,
+                *empty_results())
 
     start.click(on_start, [upload, language, generator, max_chapters],
                 [job_id, status, timer, upload, *panel.outputs], api_visibility="private",
@@ -53,10 +54,12 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
         if not current:
             return ("", gr.Timer(active=False), *[gr.skip()] * len(panel.outputs))
         job = services.library.job(req, current)
+        language = language_of(request)
         if job.status == "done":
-            return (progress_html(job), gr.Timer(active=False), *results_values(services, req, job))
+            return (progress_html(job, language), gr.Timer(active=False),
+                    *results_values(services, req, job, language))
         active = job.status in ("queued", "running")
-        return (progress_html(job), gr.Timer(active=active), *[gr.skip()] * len(panel.outputs))
+        return (progress_html(job, language), gr.Timer(active=active), *[gr.skip()] * len(panel.outputs))
 
     timer.tick(on_tick, [job_id], [status, timer, *panel.outputs], api_visibility="private",
                show_progress="hidden")
@@ -67,7 +70,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
         pending = [j for j in services.library.jobs(req) if j.status in ("queued", "running")]
         if not pending:
             return "", "", gr.Timer(active=False)
-        return pending[0].id, progress_html(pending[0]), gr.Timer(active=True)
+        return pending[0].id, progress_html(pending[0], language_of(request)), gr.Timer(active=True)
 
     demo.load(on_load, None, [job_id, status, timer], api_visibility="private")
     wire_video_export(services, panel, job_id, heavy)

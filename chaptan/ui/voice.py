@@ -15,7 +15,7 @@ from ..chapters.formats import parse_timestamp
 from ..chat.assistant import CITATION
 from ..errors import ChaptanError
 from ..services import Services
-from .common import Player, requester, user_errors, video_copy
+from .common import Player, api_errors, requester, user_errors, video_copy
 from .i18n import ASK_PLACEHOLDER, VOICE_NOTE, t
 
 VOICE_ID = "voice"
@@ -144,7 +144,7 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
         out_note = gr.Textbox(label="note")
         api_trigger = gr.Button()
 
-    @user_errors
+    @api_errors
     def voice_turn(audio: str | None, text: str, job_id: str, voice_name: str, request: gr.Request):
         """One whole turn: (user_text, reply_text, reply_audio)."""
         req = requester(services, request)
@@ -157,7 +157,7 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
     api_trigger.click(voice_turn, [api_audio, api_text, api_job, api_voice],
                       [out_user, out_reply, out_audio], api_name="voice_turn", **group)
 
-    @user_errors
+    @api_errors
     def clear_memory(request: gr.Request) -> str:
         req = requester(services, request)
         assistant.memory(req).clear()

@@ -1,0 +1,130 @@
+"""Messages made at run time in the browser's language; the core and the API stay English."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from chaptan.chapters.model import Chapter
+from chaptan.chapters.rules import validate
+from chaptan.ui.i18n import RUNTIME_JA, RUNTIME_ZH_TW, language_of, localized, translate
+from tests.app_harness import ALICE, running_app
+from tests.media_factory import text_as_video
+
+
+def browser(accept_language: str) -> gr.Request:
+    return gr.Request(username=ALICE[0], headers={"accept-language": accept_language})
+
+
+@pytest.mark.parametrize(("header", "language"), [
+    ("ja", "ja"), ("ja-JP,ja;q=0.9,en;q=0.8", "ja"), ("zh-TW,zh;q=0.9", "zh-TW"), ("zh-Hant", "zh-TW"),
+    ("zh-HK", "zh-TW"), ("zh-Hant-TW", "zh-TW"), ("en-US,en;q=0.9", "en"),
+    ("en;q=0.5,ja;q=0.9", "ja"),  # preference is by q, not by position
+    ("en-US,ja;q=0.8", "en"), ("zh-CN", "en"), ("zh-CN,zh-TW;q=0.5", "zh-TW"), ("fr-FR,de", "en"),
+    ("", "en"), ("ja;q=0", "en"), ("ja;q=oops", "en"),
+])
+def test_language_is_picked_from_accept_language(header, language):
+    assert language_of(browser(header)) == language
+
+
+def test_no_request_or_no_header_is_english():
+    assert language_of(None) == "en"
+    assert language_of(gr.Request(username="alice", headers={})) == "en"
+
+
+def test_fixed_messages_and_stages_are_translated():
+    for stage in ("probing", "transcribing", "chaptering", "done"):
+        assert translate(stage, "ja") == RUNTIME_JA[stage] != stage
+        assert translate(stage, "zh-TW") == RUNTIME_ZH_TW[stage] != stage
+    assert translate("failed", "ja") == "失敗"
+    assert translate("Please log in again.", "zh-TW") == "請重新登入。"
+
+
+def test_template_messages_keep_their_values():
+    assert translate("row 3 lasts 4 s; chapters need at least 10 s", "ja") == \
+        "3 行目は 4 秒です。チャプターは 10 秒以上必要です"
+    assert translate("row 2 has the same title as row 1", "zh-TW") == "第 2 列的標題與第 1 列相同"
+    assert translate("Version 2 restored as version 5.", "ja") == "版 2 を版 5 として復元しました。"
+    assert translate("about 1:05 left", "zh-TW") == "約剩 1:05"
+    assert translate("my talk (final).mp4 has no audio stream, so there is nothing to transcribe", "ja") == \
+        "my talk (final).mp4 には音声がないため、文字起こしできません"
+
+
+def test_a_specific_template_wins_over_a_general_one():
+    assert translate("New titles: the LLM failed (timed out); used local titles.", "ja") == \
+        "LLM が失敗したため（timed out）、ローカルで新しいタイトルを作りました。"
+    assert translate("New titles: something new.", "ja") == "新しいタイトル：something new。"
+
+
+def test_unknown_text_and_unknown_languages_stay_english():
+    assert translate("a message nobody translated", "ja") == "a message nobody translated"
+    assert translate("row 3 has no title", "fr") == "row 3 has no title"
+    # A template matches whole messages only.
+    assert translate("row 3 has no title, and more", "ja") == "row 3 has no title, and more"
+    assert localized("Saved as version 4.", browser("de")) == "Saved as version 4."
+
+
+def test_every_chapter_rule_message_has_a_translation():
+    broken = [Chapter(5.0, 9.0, ""), Chapter(3.0, 20.0, "x" * 120), Chapter(20.0, 30.0, "Same"),
+              Chapter(30.0, 140.0, "same")]
+    messages = [v.message for v in validate(broken, 100.0)] + [v.message for v in validate([], 100.0)]
+    messages += [v.message for v in validate([Chapter(0.0, 100.0, "Only")], 100.0)]
+    assert len(set(messages)) >= 8
+    for message in messages:
+        assert translate(message, "ja") != message, message
+        assert translate(message, "zh-TW") != message, message
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("i18n-data")) as running:
+        yield running
+
+
+def handler(app, name: str):
+    """A browser-only event's function (api_visibility="private": gradio_client cannot call it)."""
+    return next(f.fn for f in app.demo.fns.values() if f.fn.__name__ == name)
+
+
+def test_a_bad_upload_in_the_page_is_explained_in_japanese(app, tmp_path):
+    on_start = handler(app, "on_start")
+    bad = text_as_video(tmp_path / "notes.mp4")
+    with pytest.raises(gr.Error) as raised:
+        on_start(str(bad), "auto", "local", 0, browser("ja,en;q=0.8"))
+    assert raised.value.message.startswith("notes.mp4 は動画・音声ファイルとして読めません（")
+    with pytest.raises(gr.Error) as raised:
+        on_start(None, "auto", "local", 0, browser("zh-TW"))
+    assert raised.value.message == "請先選擇影片或音訊檔。"
+
+
+def test_the_editor_explains_rule_breaks_in_japanese(app):
+    report = handler(app, "report")
+    shown = report([["0:00", "Intro"], ["0:05", "Intro"]], {"job_id": "x", "duration": 100.0}, browser("ja"))
+    assert shown.startswith("⚠️ **下書き**")
+    assert "- 1 行目は 5 秒です。チャプターは 10 秒以上必要です" in shown
+    assert "- 2 行目のタイトルが 1 行目と同じです" in shown
+
+
+def test_the_api_stays_english_whatever_the_language(app, tmp_path):
+    client = Client(app.url, auth=ALICE, headers={"Accept-Language": "ja"}, verbose=False)
+    bad = text_as_video(tmp_path / "notes.mp4")
+    with pytest.raises(AppError, match=r"^notes\.mp4 is not a readable audio or video file"):
+        client.predict(handle_file(str(bad)), "auto", "local", 0, api_name="/chapter_video")
+
+
+def test_progress_shows_stage_eta_and_failure_in_the_callers_language():
+    from chaptan.store import Job
+    from chaptan.ui.results import progress_html
+
+    running = Job(id="j1", owner="alice", title="talk <1>", source_name="source.mp4", status="running",
+                  stage="transcribing", progress=0.42, language="en", generator="local", eta_seconds=65.0)
+    shown = progress_html(running, "ja")
+    assert "<b>talk &lt;1&gt;</b>: 文字起こし中 · 42% · 残り約 1:05" in shown
+    assert "transcribing · 42% · about 1:05 left" in progress_html(running, "en")
+    failed = Job(id="j2", owner="alice", title="quiet", source_name="source.mp4", status="failed",
+                 stage="transcribing", progress=0.5, language="en", generator="local",
+                 error="no speech was found in this video's audio, so there is nothing to chapter")
+    assert "<b>quiet</b>：處理失敗。這部影片的聲音中找不到說話內容，無法製作章節" in \
+        progress_html(failed, "zh-TW")
