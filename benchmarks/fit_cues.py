@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from chaptan.chapters.cues import WEIGHTS_FILE, CueModel, boundary_features  # noqa: E402
+from chaptan.chapters.local import spoken_segments  # noqa: E402
 from chaptan.transcript import Transcript  # noqa: E402
 
 DEFAULT_TRUTH = REPO.parent / "shared" / "eval" / "chapters-dev"
@@ -42,13 +43,10 @@ class Case:
 
     def __init__(self, path: Path) -> None:
         self.name = path.name
-        self.transcript = Transcript.load(path)
-        segments = [s for s in self.transcript.segments if s.text.strip()]
-        self.texts = [s.text.strip() for s in segments]
-        self.starts = np.array([s.start for s in segments])
-        truth = json.loads(path.read_text(encoding="utf-8"))
-        self.truth = truth
-        chapter_starts = np.array([c["start"] for c in truth["chapters"] if c["start"] > 0])
+        self.truth = json.loads(path.read_text(encoding="utf-8"))
+        self.transcript = Transcript.from_dict(self.truth)
+        self.starts, self.texts = spoken_segments(self.transcript)
+        chapter_starts = np.array([c["start"] for c in self.truth["chapters"] if c["start"] > 0])
         if len(chapter_starts) == 0 or len(self.starts) == 0:
             self.labels = np.zeros(len(self.starts))
         else:

@@ -72,12 +72,10 @@ class LocalChapterer:
         _embedder()
 
     def propose(self, transcript: Transcript, options: ChapterOptions) -> list[Proposal]:
-        segments = [s for s in transcript.segments if s.text.strip()]
+        starts, texts = spoken_segments(transcript)
         duration = transcript.duration
-        if len(segments) < 2 or duration <= 0:
+        if len(texts) < 2 or duration <= 0:
             return [Proposal(0.0)]
-        starts = np.array([s.start for s in segments])
-        texts = [s.text.strip() for s in segments]
         cjk = is_cjk(" ".join(texts[:50]), transcript.language)
         count = chapter_count(duration)
         if options.max_chapters:
@@ -100,6 +98,13 @@ class LocalChapterer:
         picks = [_settle(i, starts, views[-1], span)
                  for i in _pick_peaks(starts, score, count - 1, min_gap, duration)]
         return [Proposal(0.0)] + [Proposal(float(starts[i]), "", float(score[i])) for i in picks]
+
+
+def spoken_segments(transcript: Transcript) -> tuple[np.ndarray, list[str]]:
+    """The starts and stripped texts of the segments with words: the candidate chapter starts
+    (benchmarks/fit_cues.py labels the same list, so its features line up with ours)."""
+    segments = [s for s in transcript.segments if s.text.strip()]
+    return np.array([s.start for s in segments], dtype=np.float64), [s.text.strip() for s in segments]
 
 
 def chapter_count(duration: float) -> int:
