@@ -6,8 +6,8 @@ TRUTH_DIR defaults to ../shared/eval/chapters-dev next to the repository. The ch
 through the local generator and YouTube's rules, as in the app. Prints the scorer's table for
 all cases, the means over the even- and odd-indexed halves, and the time taken.
 
-The shipped spoken-cue weights were fitted on these same videos (benchmarks/fit_cues.py), so
-the plain run flatters them. With --folds K every video is chaptered with weights refitted on
+The shipped cue and opening weights were fitted on these same videos (benchmarks/fit_weights.py),
+so the plain run flatters them. With --folds K every video is chaptered with weights refitted on
 the other folds only (video i is in fold i mod K): the figure to trust for unseen videos.
 """
 
@@ -28,10 +28,9 @@ from types import ModuleType
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fit_cues import fit, load_cases  # noqa: E402
+from fit_weights import fit, fit_openings, load_cases  # noqa: E402
 
 from chaptan.chapters import ChapterOptions  # noqa: E402
-from chaptan.chapters.cues import CueModel, shipped_model  # noqa: E402
 from chaptan.chapters.local import LocalChapterer, title_for_span  # noqa: E402
 from chaptan.chapters.rules import enforce  # noqa: E402
 
@@ -51,13 +50,14 @@ def load_scorer(truth_dir: Path) -> ModuleType:
 def predict_all(truth_dir: Path, out_dir: Path, folds: int) -> float:
     """Write one prediction file per case; return the seconds spent chaptering."""
     cases = load_cases(truth_dir)
-    models: list[CueModel] = [shipped_model()]
+    chapterers = [LocalChapterer()]
     if folds > 1:
-        models = [fit([c for i, c in enumerate(cases) if i % folds != k]) for k in range(folds)]
+        training = [[c for i, c in enumerate(cases) if i % folds != k] for k in range(folds)]
+        chapterers = [LocalChapterer(fit(part), fit_openings(part)) for part in training]
     options = ChapterOptions()
     spent = 0.0
     for i, case in enumerate(cases):
-        chapterer = LocalChapterer(models[i % len(models)])
+        chapterer = chapterers[i % len(chapterers)]
         began = time.perf_counter()
         proposals = chapterer.propose(case.transcript, options)
         chapters = enforce(proposals, case.transcript, options, title_for_span)
@@ -81,7 +81,7 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("truth_dir", nargs="?", type=Path, default=DEFAULT_TRUTH)
     parser.add_argument("--folds", type=int, default=0,
-                        help="refit the cue weights without each held-out fold (0: shipped weights)")
+                        help="refit the learned weights without each held-out fold (0: shipped weights)")
     args = parser.parse_args()
     files = sorted(args.truth_dir.glob("*.json"))
     if not files:

@@ -11,7 +11,7 @@ import numpy as np
 from chaptan.chapters.cues import CueModel, boundary_features, shipped_model, skeleton
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-import fit_cues  # noqa: E402
+import fit_weights  # noqa: E402
 
 CONTEXT = "I think that is going to work."
 TRANSITIONS = [
@@ -74,10 +74,10 @@ def write_case(folder: Path, name: str, seed: int) -> None:
 
 
 def test_fitting_learns_a_planted_cue(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(fit_cues, "MIN_COUNT", 5)  # six small talks: thirty chapter openings
+    monkeypatch.setattr(fit_weights, "MIN_COUNT", 5)  # six small talks: thirty chapter openings
     for seed in range(6):
         write_case(tmp_path, f"case{seed}.json", seed)
-    model = fit_cues.fit(fit_cues.load_cases(tmp_path))
+    model = fit_weights.fit(fit_weights.load_cases(tmp_path))
     assert model.weights["at:all right what"] > 0
     opening = model.score(["it has a colour", "All right, what about the next bit?", "and then it moves"])
     assert opening[1] > opening[0] and opening[1] > opening[2]

@@ -7,7 +7,7 @@ at a turn, not what any one video is about, and it carries over to videos on oth
 
 Each segment start is scored from the word n-grams of the segment before it, the segment itself
 and the one after, by a logistic regression whose weights ship in `cue_weights.json`. They are
-fitted on creators' chapters by `benchmarks/fit_cues.py`, which says how; English only.
+fitted on creators' chapters by `benchmarks/fit_weights.py`, which says how; English only.
 """
 
 from __future__ import annotations

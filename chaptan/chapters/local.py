@@ -4,8 +4,9 @@ A chapter starts where the talk changes topic. For every segment start we compar
 in a window before it with what is said in a window after it, two ways: TF-IDF term vectors
 (content words, or character bigrams for Chinese and Japanese) and, for English, the mean
 all-MiniLM-L6-v2 sentence embedding. Windows from 20 s to 150 s are averaged so that both quick
-and slow shifts count. For English the speaker's own transition wording adds its evidence
-(`cues.py`). The strongest points, kept at least half a chapter apart, become chapter starts
+and slow shifts count. For English two learned models add their evidence: the speaker's own
+transition wording (`cues.py`) and how much what is said sounds like the opening of a part
+(`openings.py`). The strongest points, kept at least half a chapter apart, become chapter starts
 (how many comes from how long the video is), each settled a segment or two towards the side its
 neighbouring sentences belong to.
 """
@@ -23,6 +24,7 @@ import numpy as np
 from ..transcript import Transcript
 from .cues import CueModel, shipped_model
 from .model import ChapterOptions, Proposal
+from .openings import OpeningModel, shipped_openings
 from .text import STOPWORDS, is_cjk, stem, topic_terms, words
 
 if TYPE_CHECKING:
@@ -40,6 +42,10 @@ WINDOW_SECONDS = (20.0, 45.0, 90.0, 150.0)
 # Cross-validated on the eval videos, more cue weight finds more of the creators' chapter starts;
 # from about 0.2, it also pulls starts past sharp topic changes in scripted speech.
 CUE_WEIGHT = 0.15
+# One unit of the opening model's log-odds counts as a drop of 0.3 in cosine similarity.
+# Cross-validated on the eval videos, 0.25 to 0.4 score the same within noise, and the scripted
+# test talks keep every start at their sharp topic changes.
+OPENING_WEIGHT = 0.3
 TITLE_CHARS = 60
 
 _model_lock = threading.Lock()
@@ -64,8 +70,9 @@ def _embedder() -> SentenceTransformer:
 class LocalChapterer:
     name = "local"
 
-    def __init__(self, cues: CueModel | None = None) -> None:
+    def __init__(self, cues: CueModel | None = None, openings: OpeningModel | None = None) -> None:
         self.cues = cues or shipped_model()
+        self.openings = openings or shipped_openings()
 
     def warm_up(self) -> None:
         """Load the embedding model ahead of time (the pipeline calls this while transcribing)."""
@@ -84,15 +91,16 @@ class LocalChapterer:
         english = _english(transcript.language, cjk)
         views = [_tfidf(texts, cjk)]
         if english:
-            views.append(_embed(texts))
+            views.append(embed_segments(texts))
         # Each view and window gives a dissimilarity curve, centred on its own median. The curves
-        # are not scaled to unit spread: a sharp change of words must outweigh the cue model,
-        # which is only a hint, while gradual drift leaves the cues room to decide.
+        # are not scaled to unit spread: a sharp change of words must outweigh the learned models,
+        # which are only hints, while gradual drift leaves them room to decide.
         curves = [-_window_similarity(starts, v, seconds) for v in views for seconds in WINDOW_SECONDS]
         score = np.mean([c - np.median(c) for c in curves], axis=0)
         if english:
             cues = self.cues.score(texts)
-            score = score + CUE_WEIGHT * (cues - cues.mean())
+            openings = self.openings.score(starts, views[-1])
+            score = score + CUE_WEIGHT * (cues - cues.mean()) + OPENING_WEIGHT * (openings - openings.mean())
         min_gap = max(span / 2, options.min_chapter_seconds)
         # One sentence has too few words for term vectors: settle on sentence embeddings when we have them.
         picks = [_settle(i, starts, views[-1], span)
@@ -102,7 +110,7 @@ class LocalChapterer:
 
 def spoken_segments(transcript: Transcript) -> tuple[np.ndarray, list[str]]:
     """The starts and stripped texts of the segments with words: the candidate chapter starts
-    (benchmarks/fit_cues.py labels the same list, so its features line up with ours)."""
+    (benchmarks/fit_weights.py labels the same list, so its features line up with ours)."""
     segments = [s for s in transcript.segments if s.text.strip()]
     return np.array([s.start for s in segments], dtype=np.float64), [s.text.strip() for s in segments]
 
@@ -116,7 +124,8 @@ def _english(language: str, cjk: bool) -> bool:
     return not cjk and (language or "en").split("-")[0].lower() == "en"
 
 
-def _embed(texts: list[str]) -> np.ndarray:
+def embed_segments(texts: list[str]) -> np.ndarray:
+    """Unit MiniLM sentence embeddings, one row per text."""
     return np.asarray(_embedder().encode(texts, batch_size=64, normalize_embeddings=True,
                                          show_progress_bar=False), dtype=np.float32)
 

@@ -1,12 +1,16 @@
-"""Fit the local generator's spoken-cue weights (chaptan/chapters/cue_weights.json) on eval cases.
+"""Fit the local generator's learned weights on eval cases: the spoken-cue weights
+(chaptan/chapters/cue_weights.json) and the opening weights (chaptan/chapters/opening_weights.json).
 
-    python benchmarks/fit_cues.py [TRUTH_DIR]
+    python benchmarks/fit_weights.py [TRUTH_DIR]
 
 TRUTH_DIR holds transcripts with their creators' chapters (default ../shared/eval/chapters-dev).
-Every segment start is an example: positive when a creator's chapter starts within 3 s of it,
-described by the function-word n-grams around it (chaptan.chapters.cues). An L2-regularised
-logistic regression learns their weights; n-grams seen at fewer than MIN_COUNT starts are left
-out, as are weights too small to matter, which keeps the shipped file small.
+Every segment start is an example: positive when a creator's chapter starts within 3 s of it.
+Two L2-regularised logistic regressions learn from them:
+- cues: the function-word n-grams around the start (chaptan.chapters.cues). N-grams seen at fewer
+  than MIN_COUNT starts are left out, as are weights too small to matter, which keeps the shipped
+  file small.
+- openings: the MiniLM embeddings of the segment and of the speech around it
+  (chaptan.chapters.openings); the embeddings take a minute or so for the 54 eval videos.
 
 The weights are fitted on the same videos the quality benchmark scores, so judge them by
 `python benchmarks/chapter_quality.py --folds 6`, which refits them without each held-out video.
@@ -20,6 +24,7 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +32,19 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from chaptan.chapters.cues import WEIGHTS_FILE, CueModel, boundary_features  # noqa: E402
-from chaptan.chapters.local import spoken_segments  # noqa: E402
+from chaptan.chapters.cues import WEIGHTS_FILE as CUE_WEIGHTS_FILE  # noqa: E402
+from chaptan.chapters.cues import CueModel, boundary_features  # noqa: E402
+from chaptan.chapters.local import embed_segments, spoken_segments  # noqa: E402
+from chaptan.chapters.openings import WEIGHTS_FILE as OPENING_WEIGHTS_FILE  # noqa: E402
+from chaptan.chapters.openings import OpeningModel, opening_features  # noqa: E402
 from chaptan.transcript import Transcript  # noqa: E402
 
 DEFAULT_TRUTH = REPO.parent / "shared" / "eval" / "chapters-dev"
 TOLERANCE_SECONDS = 3.0
 MIN_COUNT = 50
 REGULARISATION = 0.02  # scikit-learn's C: strong, because the positives are few and the n-grams many
+# Milder for the openings: 1,920 dense features, each a coordinate of a unit vector.
+OPENING_REGULARISATION = 0.1
 SMALLEST_WEIGHT = 0.005
 
 
@@ -53,9 +63,22 @@ class Case:
             nearest = np.abs(self.starts[:, None] - chapter_starts[None, :]).min(axis=1)
             self.labels = (nearest <= TOLERANCE_SECONDS).astype(float)
 
+    @cached_property
+    def embeddings(self) -> np.ndarray:
+        return embed_segments(self.texts)
+
 
 def load_cases(truth_dir: Path) -> list[Case]:
     return [Case(path) for path in sorted(truth_dir.glob("*.json"))]
+
+
+def fit_openings(cases: Sequence[Case]) -> OpeningModel:
+    from sklearn.linear_model import LogisticRegression
+
+    features = np.vstack([opening_features(case.starts, case.embeddings) for case in cases])
+    labels = np.concatenate([case.labels for case in cases])
+    model = LogisticRegression(C=OPENING_REGULARISATION, max_iter=5000).fit(features, labels)
+    return OpeningModel(model.coef_[0].copy(), float(model.intercept_[0]))
 
 
 def fit(cases: Sequence[Case]) -> CueModel:
@@ -83,17 +106,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("truth_dir", nargs="?", type=Path, default=DEFAULT_TRUTH)
-    parser.add_argument("-o", "--output", type=Path, default=WEIGHTS_FILE)
+    parser.add_argument("--cues-output", type=Path, default=CUE_WEIGHTS_FILE)
+    parser.add_argument("--openings-output", type=Path, default=OPENING_WEIGHTS_FILE)
     args = parser.parse_args()
     cases = load_cases(args.truth_dir)
     if not cases:
         raise SystemExit(f"no eval cases in {args.truth_dir}")
-    model = fit(cases)
-    model.save(args.output)
     positives = int(sum(case.labels.sum() for case in cases))
-    print(f"{len(model.weights)} weights from {len(cases)} videos "
-          f"({sum(len(c.texts) for c in cases)} segment starts, {positives} near a chapter start) "
-          f"-> {args.output}")
+    print(f"{len(cases)} videos: {sum(len(c.texts) for c in cases)} segment starts, "
+          f"{positives} near a chapter start")
+    cues = fit(cases)
+    cues.save(args.cues_output)
+    print(f"cues: {len(cues.weights)} weights -> {args.cues_output}")
+    openings = fit_openings(cases)
+    openings.save(args.openings_output)
+    print(f"openings: {len(openings.weights)} weights -> {args.openings_output}")
 
 
 if __name__ == "__main__":
