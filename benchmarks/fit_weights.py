@@ -65,6 +65,7 @@ class Case:
 
     @cached_property
     def embeddings(self) -> np.ndarray:
+        """MiniLM rows of the spoken segments, computed once: every fold's fit reads them."""
         return embed_segments(self.texts)
 
 
