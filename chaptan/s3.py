@@ -225,9 +225,10 @@ class S3Mirror:
 
     def pending(self) -> list[tuple[str, dict[str, Any]]]:
         """Artifacts whose recorded state says they are not (or no longer) in the bucket as they are here."""
+        states = self.store.all_docs(STATE_TABLE)
         out = []
         for key, path in self.local_files():
-            state = self.store.get_doc(STATE_TABLE, key) or {"state": "unknown"}
+            state = states.get(key) or {"state": "unknown"}
             if not _matches(state, path):
                 out.append((key, state))
         return out

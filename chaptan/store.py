@@ -376,6 +376,12 @@ class Store:
             doc = self._db.table(_DOC_PREFIX + table).get(doc_id=key)
         return dict(doc) if doc is not None else None
 
+    def all_docs(self, table: str) -> dict[str, dict[str, Any]]:
+        """Every document of the table by key, from one read of the file (get_doc reads it per key)."""
+        with self._locked():
+            docs = self._db.table(_DOC_PREFIX + table).all()
+        return {str(doc.doc_id): dict(doc) for doc in docs}
+
     def put_doc(self, table: str, key: str, doc: Mapping[str, Any]) -> None:
         """Insert or replace the whole document."""
         with self._changing():

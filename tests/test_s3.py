@@ -118,6 +118,25 @@ def test_round_trip_uploads_artifacts_state_and_database(settings: Settings) -> 
         mirror.stop()
 
 
+def test_sweep_reads_the_database_once_however_many_files(settings: Settings,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    store, mirror, artifacts = _wired(settings)
+    mirror.start()
+    try:
+        store.add_job(Job(id="job1", owner="alice"))
+        for n in range(30):
+            artifacts.write_text("alice", "job1", f"part{n}.txt", f"text {n}")
+        assert mirror.flush(10)
+    finally:
+        mirror.stop()
+    artifacts.write_text("alice", "job1", "part7.txt", "changed while the mirror was stopped")
+    reads = []
+    original = store._storage.read
+    monkeypatch.setattr(store._storage, "read", lambda: reads.append(1) or original())
+    assert [key for key, _ in mirror.pending()] == ["users/alice/jobs/job1/part7.txt"]
+    assert len(reads) == 1
+
+
 def test_multipart_upload_for_large_files(settings: Settings) -> None:
     store, mirror, artifacts = _wired(settings)
     mirror.start()
