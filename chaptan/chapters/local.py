@@ -26,6 +26,7 @@ from .cues import CueModel, shipped_model
 from .model import ChapterOptions, Proposal
 from .openings import OpeningModel, shipped_openings
 from .text import STOPWORDS, is_cjk, stem, topic_terms, words
+from .windows import window_sums
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -100,7 +101,8 @@ class LocalChapterer:
         # Each view and window gives a dissimilarity curve, centred on its own median. The curves
         # are not scaled to unit spread: a sharp change of words must outweigh the learned models,
         # which are only hints, while gradual drift leaves them room to decide.
-        curves = [-_window_similarity(starts, v, seconds) for v in views for seconds in WINDOW_SECONDS]
+        curves = [-_cosines(before, after)
+                  for v in views for before, after in window_sums(starts, v, WINDOW_SECONDS)]
         score = np.mean([c - np.median(c) for c in curves], axis=0)
         if english:
             cues = self.cues.score(texts)
@@ -149,12 +151,8 @@ def _tfidf(texts: list[str], cjk: bool) -> np.ndarray:
     return matrix
 
 
-def _window_similarity(starts: np.ndarray, vectors: np.ndarray, window: float) -> np.ndarray:
-    """Cosine between the summed vectors of the `window` seconds before and after each start."""
-    totals = np.vstack([np.zeros((1, vectors.shape[1]), dtype=vectors.dtype), np.cumsum(vectors, axis=0)])
-    index = np.arange(len(starts))
-    before = totals[index] - totals[np.searchsorted(starts, starts - window)]
-    after = totals[np.searchsorted(starts, starts + window)] - totals[index]
+def _cosines(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Row by row cosine of the speech before and after each start (1 where a side is empty)."""
     norms = np.linalg.norm(before, axis=1) * np.linalg.norm(after, axis=1)
     return np.where(norms > 0, (before * after).sum(axis=1) / np.maximum(norms, 1e-12), 1.0)
 

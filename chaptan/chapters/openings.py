@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .windows import window_sums
+
 WEIGHTS_FILE = Path(__file__).with_name("opening_weights.json")
 # Seconds of speech on each side whose mean embedding is read, besides the segment's own.
 WINDOW_SECONDS = (20.0, 60.0)
@@ -29,12 +31,8 @@ def opening_features(starts: np.ndarray, embeddings: np.ndarray) -> np.ndarray:
     """One row per segment start: the segment's embedding, then for each window the unit mean
     embedding of what was said in the window before the start and in the window from it."""
     vectors = np.asarray(embeddings, dtype=np.float64)
-    totals = np.vstack([np.zeros((1, vectors.shape[1])), np.cumsum(vectors, axis=0)])
-    index = np.arange(len(starts))
     parts = [vectors]
-    for window in WINDOW_SECONDS:
-        before = totals[index] - totals[np.searchsorted(starts, starts - window)]
-        after = totals[np.searchsorted(starts, starts + window)] - totals[index]
+    for before, after in window_sums(starts, vectors, WINDOW_SECONDS):
         parts += [_unit_rows(before), _unit_rows(after)]
     return np.hstack(parts)
 
