@@ -28,7 +28,7 @@ from types import ModuleType
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fit_weights import fit, fit_openings, load_cases  # noqa: E402
+from fit_weights import fit_cues, fit_openings, load_cases  # noqa: E402
 
 from chaptan.chapters import ChapterOptions  # noqa: E402
 from chaptan.chapters.local import LocalChapterer, title_for_span  # noqa: E402
@@ -53,7 +53,7 @@ def predict_all(truth_dir: Path, out_dir: Path, folds: int) -> float:
     chapterers = [LocalChapterer()]
     if folds > 1:
         training = [[c for i, c in enumerate(cases) if i % folds != k] for k in range(folds)]
-        chapterers = [LocalChapterer(fit(part), fit_openings(part)) for part in training]
+        chapterers = [LocalChapterer(fit_cues(part), fit_openings(part)) for part in training]
     options = ChapterOptions()
     spent = 0.0
     for i, case in enumerate(cases):
@@ -97,7 +97,7 @@ def main() -> None:
         print(table.getvalue(), end="")
         split_means(scorer, files, out_dir)
     if args.folds <= 1:
-        print("\nIn-sample: the shipped cue weights were fitted on these videos; "
+        print("\nIn-sample: the shipped cue and opening weights were fitted on these videos; "
               "add --folds 6 for figures that hold for unseen ones.")
     print(f"\nchaptering {spent:.2f} s for {len(files)} videos; total {time.perf_counter() - began:.2f} s")
 

@@ -82,7 +82,7 @@ def fit_openings(cases: Sequence[Case]) -> OpeningModel:
     return OpeningModel(model.coef_[0].copy(), float(model.intercept_[0]))
 
 
-def fit(cases: Sequence[Case]) -> CueModel:
+def fit_cues(cases: Sequence[Case]) -> CueModel:
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
 
@@ -116,7 +116,7 @@ def main() -> None:
     positives = int(sum(case.labels.sum() for case in cases))
     print(f"{len(cases)} videos: {sum(len(c.texts) for c in cases)} segment starts, "
           f"{positives} near a chapter start")
-    cues = fit(cases)
+    cues = fit_cues(cases)
     cues.save(args.cues_output)
     print(f"cues: {len(cues.weights)} weights -> {args.cues_output}")
     openings = fit_openings(cases)

@@ -77,7 +77,7 @@ def test_fitting_learns_a_planted_cue(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(fit_weights, "MIN_COUNT", 5)  # six small talks: thirty chapter openings
     for seed in range(6):
         write_case(tmp_path, f"case{seed}.json", seed)
-    model = fit_weights.fit(fit_weights.load_cases(tmp_path))
+    model = fit_weights.fit_cues(fit_weights.load_cases(tmp_path))
     assert model.weights["at:all right what"] > 0
     opening = model.score(["it has a colour", "All right, what about the next bit?", "and then it moves"])
     assert opening[1] > opening[0] and opening[1] > opening[2]

@@ -168,7 +168,7 @@ def test_beats_a_chapter_every_90_seconds_on_real_videos() -> None:
     cases = fit_weights.load_cases(EVAL_DIR / "chapters-dev")
     held_out = cases[::9][:6]
     training = [c for c in cases if c not in held_out]
-    chapterer = LocalChapterer(fit_weights.fit(training), fit_weights.fit_openings(training))
+    chapterer = LocalChapterer(fit_weights.fit_cues(training), fit_weights.fit_openings(training))
     ours, uniform = [], []
     for case in held_out:
         transcript = case.transcript
