@@ -9,6 +9,8 @@ all cases, the means over the even- and odd-indexed halves, and the time taken.
 The shipped cue and opening weights were fitted on these same videos (benchmarks/fit_weights.py),
 so the plain run flatters them. With --folds K every video is chaptered with weights refitted on
 the other folds only (video i is in fold i mod K): the figure to trust for unseen videos.
+With K equal to the number of videos each one is held out alone (leave-one-out): the closest
+estimate for the shipped weights, which are fitted on all of them, at one fit per video.
 """
 
 from __future__ import annotations
