@@ -41,15 +41,25 @@ class PiperVoiceEngine:
     """A Piper .onnx voice. The ONNX session is loaded once per process and shared, since loading
     takes about a second and a voice is used from several threads (jobs, the assistant)."""
 
-    def __init__(self, info: VoiceInfo):
+    def __init__(self, info: VoiceInfo, *, deterministic: bool = False):
         self.name = info.name
         self.language = info.language
         self._voice = _load_piper(info.model_path, info.config_path)
         self.sample_rate: int = int(self._voice.config.sample_rate)
+        # Piper draws fresh noise inside its model on every call, so one text never sounds quite the
+        # same twice. Without that noise the same text gives the same samples, which media made
+        # for tests need: otherwise a word can come out differently from run to run.
+        self._config = _steady_config() if deterministic else None
 
     def synthesize(self, text: str) -> np.ndarray:
-        chunks = [chunk.audio_int16_array for chunk in self._voice.synthesize(text)]
+        chunks = [chunk.audio_int16_array for chunk in self._voice.synthesize(text, syn_config=self._config)]
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+
+
+def _steady_config():
+    from piper import SynthesisConfig
+
+    return SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
 
 
 def _load_piper(model_path: Path, config_path: Path):
@@ -94,8 +104,8 @@ def list_voices(models_dir: str | Path) -> list[VoiceInfo]:
     return voices
 
 
-def default_voice() -> PiperVoiceEngine:
-    return PiperVoiceEngine(bundled_voice_info())
+def default_voice(*, deterministic: bool = False) -> PiperVoiceEngine:
+    return PiperVoiceEngine(bundled_voice_info(), deterministic=deterministic)
 
 
 # ----------------------------------------------------------------------------- Japanese (Kokoro)

@@ -58,7 +58,7 @@ def speak(paragraphs: tuple[str, ...], *, pause: float = 1.5,
           lead: float = 0.5) -> tuple[np.ndarray, list[float]]:
     """int16 mono speech at SAMPLE_RATE with `pause` seconds of silence between paragraphs, and the
     time each paragraph starts."""
-    voice = default_voice()
+    voice = default_voice(deterministic=True)  # the same media every run
     assert voice.sample_rate == SAMPLE_RATE
     parts = [np.zeros(int(lead * SAMPLE_RATE), dtype=np.int16)]
     starts = []

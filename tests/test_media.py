@@ -154,6 +154,16 @@ def test_default_voice_speaks():
     assert default_voice()._voice is voice._voice  # the ONNX session is loaded once
 
 
+def test_deterministic_voice_repeats_itself():
+    """The test media rely on it: Piper's own noise made each run's speech, and so its
+    transcript, a little different."""
+    text = "The goalkeeper dives as the referee points to the penalty spot."
+    steady = default_voice(deterministic=True)
+    assert np.array_equal(steady.synthesize(text), steady.synthesize(text))
+    varied = default_voice()
+    assert not np.array_equal(varied.synthesize(text), varied.synthesize(text))
+
+
 def test_list_voices_finds_dropped_in_voices(tmp_path):
     bundled = list_voices(tmp_path)[0]
     voices = tmp_path / "voices"
