@@ -29,7 +29,7 @@ CHAPTERS = [{"start": 0.0, "end": 40.0, "title": "Cooking pasta"},
 
 
 def say(path, text: str) -> str:
-    voice = default_voice()
+    voice = default_voice(deterministic=True)  # the same question every run
     samples = np.asarray(voice.synthesize(text))
     if samples.dtype != np.int16:
         samples = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
