@@ -49,14 +49,14 @@ class PiperVoiceEngine:
         # Piper draws fresh noise inside its model on every call, so one text never sounds quite the
         # same twice. Without that noise the same text gives the same samples, which media made
         # for tests need: otherwise a word can come out differently from run to run.
-        self._config = _steady_config() if deterministic else None
+        self._config = _noiseless_config() if deterministic else None
 
     def synthesize(self, text: str) -> np.ndarray:
         chunks = [chunk.audio_int16_array for chunk in self._voice.synthesize(text, syn_config=self._config)]
         return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
 
 
-def _steady_config():
+def _noiseless_config():
     from piper import SynthesisConfig
 
     return SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
