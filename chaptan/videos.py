@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,10 @@ log = logging.getLogger(__name__)
 
 TRANSCRIPT_FILE = "transcript.json"
 SOURCE_PREFIX = "source"
+# Gradio keeps an upload at <cache>/<hash of its bytes>/<name>, so the same file uploaded twice (two
+# tabs, or a script running two generators at once) arrives as one path, and the first submission
+# moves it away. Later submissions of that path copy the job file it became; this many are recalled.
+RECALLED_UPLOADS = 64
 LANGUAGES = ("auto", "en", "ja", "zh", "ko", "es", "fr", "de", "it", "pt", "ru", "nl", "vi", "th", "id")
 
 
@@ -73,6 +79,8 @@ class VideoLibrary:
         self.artifacts = artifacts
         self.runner = runner
         self.transcriber = transcriber
+        self._taken: OrderedDict[Path, Path] = OrderedDict()  # upload path -> the job file it became
+        self._taking = threading.Lock()
 
     # --- jobs -----------------------------------------------------------------------------
     def submit(self, requester: Requester, upload: Path, *, title: str = "", language: str = "auto",
@@ -85,16 +93,26 @@ class VideoLibrary:
             raise ChaptanError(f"unknown generator {generator!r}; choose auto, local or llm")
         if max_chapters and max_chapters < 3:
             raise ChaptanError("YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+")
-        try:
-            info = probe(upload)
-        except MediaError as exc:
-            # The message names the server's temporary path; the person knows the file by its name.
-            raise MediaError(str(exc).replace(str(upload), upload.name)) from None
-        now = time.time()
         job_id = uuid.uuid4().hex[:12]
         suffix = upload.suffix.lower() if upload.suffix.lower().lstrip(".").isalnum() else ""
         source_name = f"{SOURCE_PREFIX}{suffix}"
-        self.artifacts.put_file(requester.name, job_id, source_name, upload, move=True)
+        # One submission at a time between finding the upload and taking it, so that two of the
+        # same path cannot both find it and then race to move it.
+        with self._taking:
+            taken = self._taken.get(upload)
+            present = upload if upload.exists() or taken is None or not taken.exists() else taken
+            try:
+                info = probe(present)
+            except MediaError as exc:
+                # The message names the server's temporary path; the person knows the file by its name.
+                raise MediaError(str(exc).replace(str(present), upload.name)) from None
+            stored = self.artifacts.put_file(requester.name, job_id, source_name, present,
+                                             move=present == upload)
+            self._taken[upload] = stored
+            self._taken.move_to_end(upload)
+            while len(self._taken) > RECALLED_UPLOADS:
+                self._taken.popitem(last=False)
+        now = time.time()
         job = Job(id=job_id, owner=requester.name, title=(title or upload.stem)[:200],
                   source_name=source_name, status="queued", stage="queued", progress=0.0,
                   eta_seconds=None, error="", created=now, updated=now, started=None, finished=None,
