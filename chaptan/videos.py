@@ -34,7 +34,8 @@ TRANSCRIPT_FILE = "transcript.json"
 SOURCE_PREFIX = "source"
 # Gradio keeps an upload at <cache>/<hash of its bytes>/<name>, so the same file uploaded twice (two
 # tabs, or a script running two generators at once) arrives as one path, and the first submission
-# moves it away. Later submissions of that path copy the job file it became; this many are recalled.
+# moves it away. Later submissions of that path copy the job file it became (whoever holds the path
+# uploaded those very bytes); this many paths are recalled.
 RECALLED_UPLOADS = 64
 LANGUAGES = ("auto", "en", "ja", "zh", "ko", "es", "fr", "de", "it", "pt", "ru", "nl", "vi", "th", "id")
 
@@ -100,7 +101,7 @@ class VideoLibrary:
         # same path cannot both find it and then race to move it.
         with self._taking:
             taken = self._taken.get(upload)
-            present = upload if upload.exists() or taken is None or not taken.exists() else taken
+            present = taken if not upload.exists() and taken is not None and taken.exists() else upload
             try:
                 info = probe(present)
             except MediaError as exc:
