@@ -58,6 +58,8 @@ def shoot(page, name: str, tmp_path: Path) -> Path:
 
 def test_upload_watch_progress_edit_and_save_in_chromium(browser, tmp_path):
     expect = sync_api.expect
+    # Assertions wait 5 s by default, not the page's timeout; a loaded machine can take longer.
+    expect.set_options(timeout=UI_TIMEOUT_MS)
     media = spoken_video(tmp_path / "pasta-and-planets.mp4", PARAGRAPHS)
     with running_app(tmp_path / "data") as app:
         page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
@@ -73,7 +75,7 @@ def test_upload_watch_progress_edit_and_save_in_chromium(browser, tmp_path):
         # Upload & chapter: choose the file, start, and watch the status box move through stages.
         page.get_by_role("tab", name="Upload & chapter").click()
         page.locator("input[type=file]").first.set_input_files(str(media.path))
-        expect(page.get_by_text(media.path.name).first).to_be_visible()
+        expect(page.get_by_role("cell", name=media.path.name)).to_be_visible()
         page.get_by_role("button", name="Start", exact=True).click()
         status = page.locator(".chaptan-status").first
         seen = set()
