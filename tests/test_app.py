@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import gradio as gr
 import pytest
+from gradio.components.dataframe import DataframeData
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
@@ -186,3 +188,17 @@ def test_a_silent_video_fails_clearly_and_keeps_the_upload(app, tmp_path):
     job = app.services.store.get_job(failed[0]["job_id"])
     assert app.services.artifacts.local_path(job.owner, job.id, job.source_name).exists()
     client.predict(failed[0]["job_id"], api_name="/delete_video")
+
+
+def test_picking_a_transcript_match_seeks_the_player_to_it(app):
+    matches = next(block for block in app.demo.blocks.values()
+                   if isinstance(block, gr.Dataframe) and block.headers == ["Time", "Said"])
+    # The table as the browser sends it back.
+    found = matches.preprocess(DataframeData(headers=["Time", "Said"],
+                                             data=[["0:05", "hello"], ["1:05", "the planets"]]))
+    on_match = next(f.fn for f in app.demo.fns.values() if f.fn.__name__ == "on_match")
+    selection = gr.SelectData(matches, {"index": [1, 1], "value": "the planets",
+                                        "row_value": ["1:05", "the planets"]})
+    at, seek = on_match(selection, found)
+    assert at == 65.0
+    assert seek.playback_position == 65.0

@@ -42,7 +42,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
             player = Player(label=t("Player"), interactive=False, elem_id=PLAYER_ID)
             with gr.Accordion(t("Search the transcript"), open=False):
                 query = gr.Textbox(label=t("Find words"), placeholder=t("e.g. planets"))
-                matches = gr.Dataframe(headers=MATCH_HEADERS, interactive=False, wrap=True)
+                matches = gr.Dataframe(headers=MATCH_HEADERS, type="array", interactive=False, wrap=True)
                 chapter_here = gr.Button(t("Start a chapter at the selected match"), size="sm")
         with gr.Column(scale=2):
             table = gr.Dataframe(headers=["Start", "Title"], datatype=["str", "str"], type="array",
