@@ -146,6 +146,8 @@ def test_login_is_throttled_after_repeated_failures(tmp_path):
         assert reply.status_code == 400
         # ...and the login page says how long to wait.
         assert "try again in" in session.get("/config").text
+        session.headers["Accept-Language"] = "ja"
+        assert "秒後にもう一度お試しください" in session.get("/config").json()["detail"]["auth_message"]
         assert app.services.accounts.lockout_remaining("alice") > 0
 
 

@@ -148,3 +148,31 @@ def test_upload_watch_progress_edit_and_save_in_chromium(browser, tmp_path):
         assert exported.splitlines()[0].endswith(NEW_TITLE)
     for name in ("upload.png", "editor.png"):
         assert (tmp_path / name).stat().st_size < 300_000, f"{name} is too big to commit"
+
+
+def test_a_japanese_browser_gets_japanese_tables_choices_and_notes(browser, tmp_path):
+    """What gr.I18n cannot reach (table headers, run-time notes, the login message) follows the
+    browser's language too."""
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with running_app(tmp_path / "data") as app:
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="ja-JP")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        page.goto(app.url)
+        expect(page.get_by_text("ログインして、動画にチャプターを付けましょう", exact=False)).to_be_visible()
+        page.locator("input[type=text]").first.fill(ALICE[0])
+        page.locator("input[type=password]").fill(ALICE[1])
+        page.get_by_role("button", name="ログイン").click()
+        expect(page.get_by_text(f"{ALICE[0]} でログイン中")).to_be_visible()
+        expect(page.get_by_text("ローカル（オフライン）")).to_be_visible()
+
+        page.get_by_role("tab", name="マイ動画").click()
+        expect(page.get_by_text("まだ動画がありません", exact=False)).to_be_visible()
+        expect(page.get_by_role("columnheader", name="タイトル")).to_be_visible()
+
+        page.get_by_role("tab", name="チャプター編集").click()
+        expect(page.get_by_role("columnheader", name="開始")).to_be_visible()
+        expect(page.get_by_text("チャプターを編集するには", exact=False)).to_be_visible()
+
+        page.get_by_role("tab", name="Chaptan と話す").click()
+        expect(page.get_by_text("記憶：メッセージ 0 件", exact=False)).to_be_visible()

@@ -9,8 +9,8 @@ from gradio_client.exceptions import AppError
 
 from chaptan.chapters.model import Chapter
 from chaptan.chapters.rules import validate
-from chaptan.ui.i18n import RUNTIME_JA, RUNTIME_ZH_TW, language_of, localized, translate
-from tests.app_harness import ALICE, running_app
+from chaptan.ui.i18n import JA, RUNTIME_JA, RUNTIME_ZH_TW, ZH_TW, language_of, localized, translate
+from tests.app_harness import ADMIN, ALICE, running_app
 from tests.media_factory import text_as_video
 
 
@@ -56,6 +56,18 @@ def test_a_specific_template_wins_over_a_general_one():
     assert translate("New titles: the LLM failed (timed out); used local titles.", "ja") == \
         "LLM が失敗したため（timed out）、ローカルで新しいタイトルを作りました。"
     assert translate("New titles: something new.", "ja") == "新しいタイトル：something new。"
+
+
+def test_both_languages_translate_the_same_messages():
+    assert set(JA) == set(ZH_TW)
+    assert set(RUNTIME_JA) == set(RUNTIME_ZH_TW)
+
+
+def test_interface_words_made_at_run_time_are_translated_too():
+    assert translate("No video", "ja") == JA["No video"]
+    assert translate("Created the user **bob**.", "zh-TW") == "已建立使用者 **bob**。"
+    assert translate("Memory: 1 message, 90 of 2000 tokens (Chaptan's persona included).", "ja") == \
+        "記憶：メッセージ 1 件、2000 トークン中 90（Chaptan の人物設定を含む）。"
 
 
 def test_unknown_text_and_unknown_languages_stay_english():
@@ -128,3 +140,33 @@ def test_progress_shows_stage_eta_and_failure_in_the_callers_language():
                  error="no speech was found in this video's audio, so there is nothing to chapter")
     assert "<b>quiet</b>：處理失敗。這部影片的聲音中找不到說話內容，無法製作章節" in \
         progress_html(failed, "zh-TW")
+
+
+def test_the_login_page_speaks_the_browsers_language(app):
+    session = app.http(None)
+    for header, expected in (("ja,en;q=0.5", "ログインして"), ("zh-TW", "登入後"), ("en-US", "sign in to")):
+        session.headers["Accept-Language"] = header
+        reply = session.get("/config")
+        assert reply.status_code == 401
+        assert expected in reply.json()["detail"]["auth_message"], (header, reply.text[:300])
+
+
+def test_the_page_header_and_memory_note_follow_the_browser(app):
+    assert handler(app, "greet")(browser("ja")) == f"**{ALICE[0]}** でログイン中"
+    assert handler(app, "greet")(browser("en")) == f"Signed in as **{ALICE[0]}**"
+    _, note = handler(app, "on_clear")(browser("zh-TW"))
+    assert note.startswith("記憶：0 則訊息"), note
+
+
+def test_tables_carry_column_names_in_the_callers_language(app):
+    listing, _, _ = handler(app, "rows")(False, browser("ja"))
+    assert listing == {"headers": ["タイトル", "長さ", "状態", "作成日時", "所有者", "ID"], "data": []}
+    listing, _, _ = handler(app, "rows")(False, browser("en-US"))
+    assert listing["headers"][:2] == ["Title", "Duration"]
+    chapters, matches, versions = handler(app, "blank_tables")(browser("zh-TW"))
+    assert (chapters["headers"], matches["headers"], versions["headers"]) == \
+        (["開始", "標題"], ["時間", "內容"], ["版本", "儲存時間", "儲存者"])
+    users = handler(app, "table")(gr.Request(username=ADMIN[0], headers={"accept-language": "ja"}))
+    assert users["headers"][:3] == ["ユーザー", "管理者", "無効"]
+    assert [ADMIN[0], "はい", ""] in [row[:3] for row in users["data"]]
+

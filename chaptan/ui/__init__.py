@@ -10,9 +10,9 @@ from ..services import Services
 from .admin import build_admin_tab
 from .api import build_api
 from .editor import build_editor_tab
-from .i18n import HEADER, I18N, t
+from .i18n import HEADER, I18N, LOGIN_MESSAGE, localized, t
 from .library import build_library_tab
-from .login import LOGIN_MESSAGE, ChaptanBlocks, ClientAddressMiddleware, make_auth
+from .login import ChaptanBlocks, ClientAddressMiddleware, make_auth
 from .results import CSS
 from .upload import build_upload_tab
 from .voice import SEEK_JS, build_voice_tab
@@ -48,7 +48,9 @@ def build_app(services: Services) -> gr.Blocks:
         build_api(services, heavy, submit)
 
         def greet(request: gr.Request) -> str:
-            return f"Signed in as **{request.username}**" if request and request.username else ""
+            if not (request and request.username):
+                return ""
+            return localized(f"Signed in as **{request.username}**", request)
 
         demo.load(greet, None, [who], api_visibility="private")
     demo.queue(api_open=False, default_concurrency_limit=8)

@@ -7,9 +7,13 @@ import gradio as gr
 from ..services import Services
 from ..videos import Requester
 from .common import fmt_time, requester, user_errors
-from .i18n import t
+from .i18n import language_of, localized, localized_table, t, translate
 
-USER_HEADERS = ["User", "Admin", "Disabled", "E-mail", "Jobs", "Disk (MB)", "Created"]
+USER_HEADERS = ["User", "Administrator", "Disabled", "E-mail", "Videos", "Disk (MB)", "Created"]
+# What each action button says it did.
+DONE = {"create": "Created the user **{user}**.", "reset": "Reset the password of **{user}**.",
+        "email": "Set the e-mail of **{user}**.", "disable": "Disabled **{user}**.",
+        "enable": "Enabled **{user}**.", "remove": "Removed **{user}** and their videos."}
 
 
 def _admin(services: Services, request: gr.Request) -> Requester:
@@ -40,13 +44,15 @@ def build_admin_tab(demo: gr.Blocks, services: Services) -> None:
     def table(request: gr.Request):
         _admin(services, request)
         jobs = services.store.list_jobs(None)
+        language = language_of(request)
+        yes = translate("yes", language)
         rows = []
         for user in services.accounts.list():
             count = sum(1 for j in jobs if j.owner == user.name)
             disk = services.artifacts.usage(user.name) / 1e6
-            rows.append([user.name, "yes" if user.is_admin else "", "yes" if user.disabled else "",
+            rows.append([user.name, yes if user.is_admin else "", yes if user.disabled else "",
                          user.email, count, round(disk, 1), fmt_time(user.created)])
-        return rows
+        return localized_table(USER_HEADERS, rows, language)
 
     refresh.click(table, None, [users], api_visibility="private")
 
@@ -72,7 +78,7 @@ def build_admin_tab(demo: gr.Blocks, services: Services) -> None:
                 for job in services.store.list_jobs(user):
                     services.library.delete(req, job.id)
                 accounts.remove(user)
-            return f"Done: {verb} **{user}**.", "", table(request)
+            return localized(DONE[verb].format(user=user), request), "", table(request)
         return run
 
     for button, verb in ((create, "create"), (reset, "reset"), (set_email, "email"),

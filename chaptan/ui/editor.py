@@ -11,7 +11,7 @@ from ..chapters.rules import validate
 from ..errors import ChaptanError
 from ..services import Services
 from .common import Player, fmt_time, requester, user_errors, video_copy
-from .i18n import language_of, localized, t, translate
+from .i18n import NO_VIDEO, language_of, localized, localized_table, t, translate
 
 PLAYER_ID = "chaptan-editor-video"
 # Gradio cannot read a <video>'s playhead on the server, so these buttons ask the browser for it:
@@ -21,9 +21,9 @@ READ_PLAYHEAD = f"""(...args) => {{
   args[args.length - 1] = video ? video.currentTime : 0;
   return args;
 }}"""
+CHAPTER_HEADERS = ["Start", "Title"]
 HISTORY_HEADERS = ["Version", "Saved", "By"]
 MATCH_HEADERS = ["Time", "Said"]
-NO_VIDEO = "Choose one of your finished videos to edit its chapters."
 
 
 def _row(evt: gr.SelectData) -> int:
@@ -45,7 +45,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
                 matches = gr.Dataframe(headers=MATCH_HEADERS, type="array", interactive=False, wrap=True)
                 chapter_here = gr.Button(t("Start a chapter at the selected match"), size="sm")
         with gr.Column(scale=2):
-            table = gr.Dataframe(headers=["Start", "Title"], datatype=["str", "str"], type="array",
+            table = gr.Dataframe(headers=CHAPTER_HEADERS, datatype=["str", "str"], type="array",
                                  interactive=True, column_count=(2, "fixed"), label=t("Chapters"))
             with gr.Row():
                 add = gr.Button(t("Add at player time"), size="sm")
@@ -56,7 +56,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
             with gr.Row():
                 retitle_one = gr.Button(t("New title for row"), size="sm")
                 retitle_all = gr.Button(t("New titles for all"), size="sm")
-            problems = gr.Markdown(NO_VIDEO)
+            problems = gr.Markdown(t(NO_VIDEO))
             save = gr.Button(t("Save as a new version"), variant="primary")
     with gr.Accordion(t("Version history"), open=False):
         history = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False)
@@ -73,6 +73,16 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         return gr.Dropdown(choices=done)
 
     demo.load(finished_videos, None, [pick], api_visibility="private")
+
+    def chapter_rows(rows: list, request: gr.Request) -> dict:
+        return localized_table(CHAPTER_HEADERS, rows, language_of(request))
+
+    def blank_tables(request: gr.Request):
+        language = language_of(request)
+        return tuple(localized_table(headers, [], language)
+                     for headers in (CHAPTER_HEADERS, MATCH_HEADERS, HISTORY_HEADERS))
+
+    demo.load(blank_tables, None, [table, matches, history], api_visibility="private")
     refresh.click(finished_videos, None, [pick], api_visibility="private")
 
     def report(rows: list, current: dict, request: gr.Request) -> str:
@@ -92,23 +102,25 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         draft = "⚠️ **Draft**: YouTube would refuse these chapters yet. You can still save a draft."
         return f"{translate(draft, language)}\n{lines}"
 
-    def history_rows(job_id: str) -> list:
+    def history_rows(job_id: str, request: gr.Request) -> dict:
         versions = services.store.list_chapter_versions(job_id)
-        return [[v.number, fmt_time(v.created), v.author] for v in reversed(versions)]
+        rows = [[v.number, fmt_time(v.created), v.author] for v in reversed(versions)]
+        return localized_table(HISTORY_HEADERS, rows, language_of(request))
 
     @user_errors
     def open_video(job_id: str, request: gr.Request):
         req = requester(services, request)
         if not job_id:
-            return {}, None, [], localized(NO_VIDEO, request), []
+            chapters, _, versions = blank_tables(request)
+            return {}, None, chapters, localized(NO_VIDEO, request), versions
         job = library.job(req, job_id)
         result = library.chapters(job)
         latest = services.store.latest_chapter_version(job.id)
         current = {"job_id": job.id, "base_version": latest.number if latest else None,
                    "duration": job.duration or 0.0}
         rows = editing.rows_from_chapters(result.chapters)
-        return (current, video_copy(services, job), rows, report(rows, current, request),
-                history_rows(job.id))
+        return (current, video_copy(services, job), chapter_rows(rows, request),
+                report(rows, current, request), history_rows(job.id, request))
 
     pick.change(open_video, [pick], [state, player, table, problems, history], api_visibility="private")
     table.change(report, [table, state], [problems], api_visibility="private", show_progress="hidden")
@@ -139,7 +151,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
                 new = editing.delete_row(rows, int(index), duration)
             else:
                 new = editing.merge_with_next(rows, int(index), duration)
-            return new, report(new, current, request), -1
+            return chapter_rows(new, request), report(new, current, request), -1
         return run
 
     edit_inputs = [table, state, selected, playhead]
@@ -160,7 +172,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
             titles, note = library.retitle(req, current["job_id"], chapters, indices)
             new = [[row[0], title] for row, title in zip(editing.rows_from_chapters(chapters), titles)]
             gr.Info(localized(f"New titles: {note}.", request))
-            return new, report(new, current, request)
+            return chapter_rows(new, request), report(new, current, request)
         return run
 
     retitle_one.click(regenerate(False), [table, state, selected], [table, problems],
@@ -176,7 +188,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         chapters = editing.to_chapters(rows, current["duration"])
         number = library.save_chapters(req, current["job_id"], chapters, current["base_version"])
         gr.Info(localized(f"Saved as version {number}.", request))
-        return {**current, "base_version": number}, history_rows(current["job_id"])
+        return {**current, "base_version": number}, history_rows(current["job_id"], request)
 
     save.click(on_save, [table, state], [state, history], api_visibility="private")
 
@@ -190,7 +202,8 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         rows = editing.rows_from_chapters(library.chapters(job).chapters)
         gr.Info(localized(f"Version {int(number)} restored as version {saved}.", request))
         current = {**current, "base_version": saved}
-        return current, rows, report(rows, current, request), history_rows(job.id)
+        return (current, chapter_rows(rows, request), report(rows, current, request),
+                history_rows(job.id, request))
 
     restore.click(on_restore, [restore_number, state], [state, table, problems, history],
                   api_visibility="private")
@@ -198,12 +211,14 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
     @user_errors
     def on_search(words: str, current: dict, request: gr.Request):
         req = requester(services, request)
+        language = language_of(request)
         if not current or not words.strip():
-            return []
+            return localized_table(MATCH_HEADERS, [], language)
         transcript = library.transcript(library.job(req, current["job_id"]))
         needle = words.strip().casefold()
-        return [[youtube_timestamp(s.start), s.text.strip()]
-                for s in transcript.segments if needle in s.text.casefold()]
+        found = [[youtube_timestamp(s.start), s.text.strip()]
+                 for s in transcript.segments if needle in s.text.casefold()]
+        return localized_table(MATCH_HEADERS, found, language)
 
     query.submit(on_search, [query, state], [matches], api_visibility="private")
 

@@ -3,9 +3,10 @@
 The browser's language picks the translation. Keys are the English text itself, so the UI code
 reads naturally and a missing translation falls back to English.
 
-gr.I18n only reaches component labels and fixed text, so messages made at run time (progress, job
-states, notices, errors) go through `localized` with the request's Accept-Language instead. The core
-stays English: the CLI and API scripts read its messages as they are.
+gr.I18n only reaches component labels, choices and fixed text, so messages made at run time (progress,
+job states, notices, errors), table column names and the login page's message go through `translate`
+with the request's Accept-Language instead. The core stays English: the CLI and API scripts read its
+messages as they are.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ UPLOAD_INTRO = ("Upload a video or audio file; Chaptan transcribes it and writes
                 "You can close this page: the job keeps running and shows up under **My videos**.")
 VOICE_NOTE = ("Without an LLM configured, Chaptan answers from the selected video's transcript; "
               "open conversation needs `OPENAI_BASE_URL` or `OPENAI_API_KEY`.")
+EMPTY_LIBRARY = "No videos yet. Upload one in the **Upload & chapter** tab."
+NO_VIDEO = "Choose one of your finished videos to edit its chapters."
+LOGIN_MESSAGE = ("<b>Chaptan</b> · チャプたん: sign in to chapter your videos. "
+                 "After 5 failed attempts, signing in is paused for a while, longer each time.")
 ASK_PLACEHOLDER = "Ask about one of your videos, e.g. “When do I talk about the budget?” — or just say hello."
 
 JA = {
@@ -90,6 +95,31 @@ JA = {
     "Disable": "無効にする",
     "Enable": "有効にする",
     "Remove": "削除",
+    EMPTY_LIBRARY: ("まだ動画がありません。**アップロードとチャプター作成** タブから"
+                    "アップロードしてください。"),
+    NO_VIDEO: "チャプターを編集するには、処理の終わった動画を選んでください。",
+    LOGIN_MESSAGE: ("<b>Chaptan</b> · チャプたん：ログインして、動画にチャプターを付けましょう。"
+                    "5 回続けて失敗すると、しばらくログインできなくなります（失敗するたびに長くなります）。"),
+    "Automatic (LLM when configured)": "自動（LLM が設定されていれば LLM）",
+    "Local, offline": "ローカル（オフライン）",
+    "No video": "動画なし",
+    # Table column names (sent with each table's rows: gr.I18n does not reach Dataframe headers).
+    "Title": "タイトル",
+    "Duration": "長さ",
+    "Status": "状態",
+    "Created": "作成日時",
+    "Owner": "所有者",
+    "Version": "版",
+    "Saved": "保存日時",
+    "By": "保存した人",
+    "Time": "時刻",
+    "Said": "話した内容",
+    "User": "ユーザー",
+    "Disabled": "無効",
+    "E-mail": "メール",
+    "Videos": "動画数",
+    "Disk (MB)": "ディスク (MB)",
+    "yes": "はい",
 }
 
 ZH_TW = {
@@ -160,12 +190,49 @@ ZH_TW = {
     "Disable": "停用",
     "Enable": "啟用",
     "Remove": "移除",
+    EMPTY_LIBRARY: "還沒有影片。請到 **上傳並產生章節** 分頁上傳一部。",
+    NO_VIDEO: "請選擇一部已處理完成的影片來編輯章節。",
+    LOGIN_MESSAGE: ("<b>Chaptan</b> · チャプたん：登入後即可為你的影片產生章節。"
+                    "連續失敗 5 次後會暫停登入一段時間，每次失敗都會再延長。"),
+    "Automatic (LLM when configured)": "自動（已設定 LLM 時使用 LLM）",
+    "Local, offline": "本機（離線）",
+    "No video": "不指定影片",
+    # Table column names (sent with each table's rows: gr.I18n does not reach Dataframe headers).
+    "Title": "標題",
+    "Duration": "長度",
+    "Status": "狀態",
+    "Created": "建立時間",
+    "Owner": "擁有者",
+    "Version": "版本",
+    "Saved": "儲存時間",
+    "By": "儲存者",
+    "Time": "時間",
+    "Said": "內容",
+    "User": "使用者",
+    "Disabled": "已停用",
+    "E-mail": "電子郵件",
+    "Videos": "影片數",
+    "Disk (MB)": "磁碟 (MB)",
+    "yes": "是",
 }
 
 # Messages made at run time. A key with {name} fields is a template: the message must match it
 # whole, and the values (times, row numbers, file names) are carried into the translation. Exact keys
 # win; templates are tried in order, so a specific one goes before a general one it would also fit.
 RUNTIME_JA = {
+    "Signed in as **{user}**": "**{user}** でログイン中",
+    "Too many failed sign-ins from your address: try again in {seconds} seconds.":
+        "この接続元からのログイン失敗が多すぎます。{seconds} 秒後にもう一度お試しください。",
+    "Memory: {count} message, {used} of {limit} tokens (Chaptan's persona included).":
+        "記憶：メッセージ {count} 件、{limit} トークン中 {used}（Chaptan の人物設定を含む）。",
+    "Memory: {count} messages, {used} of {limit} tokens (Chaptan's persona included).":
+        "記憶：メッセージ {count} 件、{limit} トークン中 {used}（Chaptan の人物設定を含む）。",
+    "Created the user **{user}**.": "ユーザー **{user}** を作成しました。",
+    "Reset the password of **{user}**.": "**{user}** のパスワードを再設定しました。",
+    "Set the e-mail of **{user}**.": "**{user}** のメールを設定しました。",
+    "Disabled **{user}**.": "**{user}** を無効にしました。",
+    "Enabled **{user}**.": "**{user}** を有効にしました。",
+    "Removed **{user}** and their videos.": "**{user}** とその動画を削除しました。",
     "waiting for a free worker": "空きを待っています",
     "starting": "開始しています",
     "probing": "ファイルを確認中",
@@ -186,8 +253,6 @@ RUNTIME_JA = {
     "Type a question or record one first.": "先に質問を入力するか、録音してください。",
     "Only administrators can do this.": "この操作は管理者だけができます。",
     "You cannot do that to your own account.": "自分のアカウントにはこの操作はできません。",
-    "Choose one of your finished videos to edit its chapters.":
-        "チャプターを編集するには、処理の終わった動画を選んでください。",
     "New titles: local titles.": "新しいタイトルを作りました（ローカル）。",
     "New titles: LLM titles.": "新しいタイトルを作りました（LLM）。",
     "New titles: the LLM failed ({reason}); used local titles.":
@@ -244,6 +309,19 @@ RUNTIME_JA = {
 }
 
 RUNTIME_ZH_TW = {
+    "Signed in as **{user}**": "已登入：**{user}**",
+    "Too many failed sign-ins from your address: try again in {seconds} seconds.":
+        "你的位址登入失敗次數過多，請在 {seconds} 秒後再試。",
+    "Memory: {count} message, {used} of {limit} tokens (Chaptan's persona included).":
+        "記憶：{count} 則訊息，已用 {used} / {limit} 個 token（含 Chaptan 的角色設定）。",
+    "Memory: {count} messages, {used} of {limit} tokens (Chaptan's persona included).":
+        "記憶：{count} 則訊息，已用 {used} / {limit} 個 token（含 Chaptan 的角色設定）。",
+    "Created the user **{user}**.": "已建立使用者 **{user}**。",
+    "Reset the password of **{user}**.": "已重設 **{user}** 的密碼。",
+    "Set the e-mail of **{user}**.": "已設定 **{user}** 的電子郵件。",
+    "Disabled **{user}**.": "已停用 **{user}**。",
+    "Enabled **{user}**.": "已啟用 **{user}**。",
+    "Removed **{user}** and their videos.": "已移除 **{user}** 及其影片。",
     "waiting for a free worker": "等待空閒的處理程序",
     "starting": "準備開始",
     "probing": "檢查檔案中",
@@ -264,7 +342,6 @@ RUNTIME_ZH_TW = {
     "Type a question or record one first.": "請先輸入或錄下你的問題。",
     "Only administrators can do this.": "只有管理員可以執行這項操作。",
     "You cannot do that to your own account.": "無法對自己的帳號執行這項操作。",
-    "Choose one of your finished videos to edit its chapters.": "請選擇一部已處理完成的影片來編輯章節。",
     "New titles: local titles.": "已產生新標題（本機）。",
     "New titles: LLM titles.": "已產生新標題（LLM）。",
     "New titles: the LLM failed ({reason}); used local titles.":
@@ -317,6 +394,7 @@ RUNTIME_ZH_TW = {
 }
 
 RUNTIME = {"ja": RUNTIME_JA, "zh-TW": RUNTIME_ZH_TW}
+INTERFACE = {"ja": JA, "zh-TW": ZH_TW}
 TEMPLATE_FIELD = re.compile(r"\{(\w+)\}")
 
 
@@ -335,12 +413,16 @@ RUNTIME_TEMPLATES = {
 
 
 def language_of(request: gr.Request | None) -> str:
-    """The caller's language for runtime messages from Accept-Language: "ja", "zh-TW" or "en".
+    """The caller's language for runtime messages: "ja", "zh-TW" or "en"."""
+    headers = getattr(request, "headers", None) if request is not None else None
+    return language_of_header((headers.get("accept-language") or "") if headers is not None else "")
+
+
+def language_of_header(header: str) -> str:
+    """The language an Accept-Language header asks for, of those we have.
 
     Languages are tried by preference (q values); the first one we have wins, English included,
     so "en-US,ja;q=0.8" stays English. Simplified Chinese is not offered Traditional."""
-    headers = getattr(request, "headers", None) if request is not None else None
-    header = (headers.get("accept-language") or "") if headers is not None else ""
     ranked = []
     for position, item in enumerate(header.split(",")):
         tag, _, params = item.strip().partition(";")
@@ -362,13 +444,15 @@ def language_of(request: gr.Request | None) -> str:
 
 
 def translate(message: str, language: str) -> str:
-    """`message` in `language`: an exact catalog entry, else the first matching template; English
-    when neither knows it."""
+    """`message` in `language`: an exact entry of the runtime or the interface catalog, else the first
+    matching template; English when none knows it."""
     catalog = RUNTIME.get(language)
     if catalog is None:
         return message
     if message in catalog:
         return catalog[message]
+    if message in INTERFACE[language]:
+        return INTERFACE[language][message]
     for pattern, translated in RUNTIME_TEMPLATES[language]:
         match = pattern.fullmatch(message)
         if match:
@@ -379,6 +463,12 @@ def translate(message: str, language: str) -> str:
 def localized(message: str, request: gr.Request | None) -> str:
     """`message` in the language of the person behind `request`."""
     return translate(message, language_of(request))
+
+
+def localized_table(headers: list[str], rows: list[list], language: str) -> dict:
+    """A Dataframe value whose column names are in `language`: gr.I18n reaches component labels
+    but not Dataframe headers, so every handler that fills a table sends them with its rows."""
+    return {"headers": [translate(header, language) for header in headers], "data": rows}
 
 
 I18N = gr.I18n(en={key: key for key in JA}, ja=JA, **{"zh-TW": ZH_TW})

@@ -8,18 +8,17 @@ import gradio as gr
 
 from ..services import Services
 from .common import fmt_duration, fmt_time, requester, user_errors
-from .i18n import language_of, localized, t, translate
+from .i18n import EMPTY_LIBRARY, language_of, localized, localized_table, t, translate
 from .results import build_results, empty_results, progress_html, results_values, wire_video_export
 
 HEADERS = ["Title", "Duration", "Status", "Created", "Owner", "ID"]
-EMPTY_NOTE = "No videos yet. Upload one in the **Upload & chapter** tab."
 
 
 def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Dataframe:
     with gr.Row():
         everyone = gr.Checkbox(label=t("Show every user's videos (admins)"), value=False, visible=False)
         refresh = gr.Button(t("Refresh"), size="sm")
-    empty = gr.Markdown(EMPTY_NOTE, visible=False)
+    empty = gr.Markdown(t(EMPTY_LIBRARY), visible=False)
     table = gr.Dataframe(headers=HEADERS, interactive=False, wrap=True, label=t("Your videos"))
     with gr.Row():
         selected = gr.Textbox(label=t("Selected video ID"), interactive=True, scale=3)
@@ -35,7 +34,8 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
         language = language_of(request)
         data = [[j.title, fmt_duration(j.duration), translate(j.status, language), fmt_time(j.created),
                  j.owner, j.id] for j in jobs]
-        return data, gr.Markdown(visible=not data), gr.Checkbox(visible=req.is_admin)
+        return (localized_table(HEADERS, data, language), gr.Markdown(visible=not data),
+                gr.Checkbox(visible=req.is_admin))
 
     listing = [table, empty, everyone]
     refresh.click(rows, [everyone], listing, api_visibility="private")

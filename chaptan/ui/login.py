@@ -4,7 +4,7 @@ Gradio hands the auth callable only the name and password, so a small ASGI middl
 caller's address for the duration of the request. Behind reverse proxies that address comes from
 X-Forwarded-For (see `client_address`), or every visitor would share the proxy's address and one
 person's wrong passwords would lock everyone out. The login page's message is computed per request,
-so a throttled visitor sees how long to wait when the page reloads.
+so a throttled visitor sees how long to wait when the page reloads, in the browser's language.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from contextvars import ContextVar
 import gradio as gr
 
 from ..auth import Accounts
+from .i18n import language_of_header, translate
 
 _client_address: ContextVar[str] = ContextVar("chaptan_client_address", default="")
-
-LOGIN_MESSAGE = ("<b>Chaptan</b> · チャプたん: sign in to chapter your videos. "
-                 "After 5 failed attempts, signing in is paused for a while, longer each time.")
+_accept_language: ContextVar[str] = ContextVar("chaptan_accept_language", default="")
 
 
 def client_address(scope: dict, trusted_proxies: int) -> str:
@@ -54,9 +53,13 @@ class ClientAddressMiddleware:
             await self.app(scope, receive, send)
             return
         token = _client_address.set(client_address(scope, self.trusted_proxies))
+        language = ",".join(value.decode("latin-1") for name, value in scope.get("headers", ())
+                            if name == b"accept-language")
+        language_token = _accept_language.set(language)
         try:
             await self.app(scope, receive, send)
         finally:
+            _accept_language.reset(language_token)
             _client_address.reset(token)
 
 
@@ -73,15 +76,17 @@ class ChaptanBlocks(gr.Blocks):
 
     @property
     def auth_message(self) -> str | None:
+        language = language_of_header(_accept_language.get())
         base = self.__dict__.get("_auth_message")
+        base = translate(base, language) if base else base
         if self.accounts is None:
             return base
         wait = self.accounts.lockout_remaining("", client=_client_address.get())
         if wait <= 0:
             return base
-        note = (f"<p style='color:#c33'>Too many failed sign-ins from your address: "
-                f"try again in {int(wait) + 1} seconds.</p>")
-        return (base or "") + note
+        note = translate(f"Too many failed sign-ins from your address: try again in {int(wait) + 1} seconds.",
+                         language)
+        return (base or "") + f"<p style='color:#c33'>{note}</p>"
 
     @auth_message.setter
     def auth_message(self, value: str | None) -> None:

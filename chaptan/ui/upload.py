@@ -13,7 +13,7 @@ from .i18n import UPLOAD_INTRO, language_of, t
 from .results import build_results, empty_results, progress_html, results_values, wire_video_export
 
 MEDIA_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".m4a", ".mp3", ".wav", ".flac"]
-GENERATOR_CHOICES = [("Automatic (LLM when configured)", "auto"), ("Local, offline", "local"),
+GENERATOR_CHOICES = [(t("Automatic (LLM when configured)"), "auto"), (t("Local, offline"), "local"),
                      ("LLM", "llm")]
 POLL_SECONDS = 1.0
 

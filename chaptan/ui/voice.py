@@ -16,7 +16,7 @@ from ..chat.assistant import CITATION
 from ..errors import ChaptanError
 from ..services import Services
 from .common import Player, api_errors, requester, user_errors, video_copy
-from .i18n import ASK_PLACEHOLDER, VOICE_NOTE, t
+from .i18n import ASK_PLACEHOLDER, VOICE_NOTE, language_of, t, translate
 
 VOICE_ID = "voice"
 CHAT_VIDEO_ID = "chaptan-chat-video"
@@ -58,26 +58,26 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
             spoken = gr.Audio(label=t("Or speak"), sources=["microphone", "upload"], type="filepath")
             reply_audio = gr.Audio(label=t("Chaptan says"), streaming=True, autoplay=True, interactive=False)
         with gr.Column(scale=2):
-            video = gr.Dropdown(label=t("About this video"), choices=[("No video", "")], value="")
+            video = gr.Dropdown(label=t("About this video"), choices=[(t("No video"), "")], value="")
             voice = gr.Dropdown(label=t("Voice"), choices=voices, value=assistant.voices.default_name)
             player = Player(label=t("Player"), interactive=False, elem_id=CHAT_VIDEO_ID)
             memory = gr.Markdown()
             clear = gr.Button(t("Clear memory"))
             gr.Markdown(t(VOICE_NOTE))
 
-    def memory_note(req) -> str:
+    def memory_note(req, language: str = "en") -> str:
         memory = assistant.memory(req)
         count = len(memory.history())
-        return (f"Memory: {count} message{'s' if count != 1 else ''}, {memory.tokens()} of "
-                f"{services.settings.memory_tokens} tokens (Chaptan's persona included).")
+        return translate(f"Memory: {count} message{'s' if count != 1 else ''}, {memory.tokens()} of "
+                         f"{services.settings.memory_tokens} tokens (Chaptan's persona included).", language)
 
     def on_load(request: gr.Request):
         req = requester(services, request)
-        done = [("No video", "")] + [(j.title, j.id) for j in services.library.jobs(req)
+        done = [(t("No video"), "")] + [(j.title, j.id) for j in services.library.jobs(req)
                                      if j.status == "done"]
         history = [{"role": m["role"], "content": linkify(m["content"])}
                    for m in assistant.memory(req).history()]
-        return gr.Dropdown(choices=done), history, memory_note(req)
+        return gr.Dropdown(choices=done), history, memory_note(req, language_of(request))
 
     demo.load(on_load, None, [video, chat, memory], api_visibility="private")
 
@@ -117,7 +117,7 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
             history[-1] = {"role": "assistant", "content": linkify(reply["text"])}
             yield history, chunk, gr.skip(), gr.skip(), gr.skip()
         history[-1] = {"role": "assistant", "content": linkify(reply["text"]) or "…"}
-        yield history, gr.skip(), gr.skip(), gr.skip(), memory_note(req)
+        yield history, gr.skip(), gr.skip(), gr.skip(), memory_note(req, language_of(request))
 
     turn_inputs = [spoken, typed, video, voice, chat]
     turn_outputs = [chat, reply_audio, typed, spoken, memory]
@@ -128,7 +128,7 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
     def on_clear(request: gr.Request):
         req = requester(services, request)
         assistant.memory(req).clear()
-        return [], memory_note(req)
+        return [], memory_note(req, language_of(request))
 
     clear.click(on_clear, None, [chat, memory], api_visibility="private", **group)
 
