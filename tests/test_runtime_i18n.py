@@ -7,8 +7,12 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
+from chaptan.auth import Accounts
 from chaptan.chapters.model import Chapter
 from chaptan.chapters.rules import validate
+from chaptan.errors import ChaptanError
+from chaptan.storage import ArtifactStore
+from chaptan.store import DB_FILE, Store
 from chaptan.ui.i18n import JA, RUNTIME_JA, RUNTIME_ZH_TW, ZH_TW, language_of, localized, translate
 from tests.app_harness import ADMIN, ALICE, running_app
 from tests.media_factory import text_as_video
@@ -68,6 +72,24 @@ def test_interface_words_made_at_run_time_are_translated_too():
     assert translate("Created the user **bob**.", "zh-TW") == "已建立使用者 **bob**。"
     assert translate("Memory: 1 message, 90 of 2000 tokens (Chaptan's persona included).", "ja") == \
         "記憶：メッセージ 1 件、2000 トークン中 90（Chaptan の人物設定を含む）。"
+
+
+def test_account_and_file_errors_reach_the_page_translated(tmp_path):
+    accounts = Accounts(Store(tmp_path / DB_FILE))
+    accounts.create("boss", "boss-password-1", is_admin=True)
+    attempts = [lambda: accounts.create("bad name!", "long-enough-1"),
+                lambda: accounts.create("amy", "short"),
+                lambda: accounts.create("boss", "boss-password-2"),
+                lambda: accounts.set_disabled("boss", True),
+                lambda: ArtifactStore(tmp_path / "data").path("amy", "job1", "source.mp4")]
+    for attempt in attempts:
+        with pytest.raises(ChaptanError) as raised:
+            attempt()
+        message = str(raised.value)
+        assert translate(message, "ja") != message, message
+        assert translate(message, "zh-TW") != message, message
+    assert translate("the password is too short: use at least 8 characters", "ja") == \
+        "パスワードが短すぎます。8 文字以上にしてください"
 
 
 def test_unknown_text_and_unknown_languages_stay_english():

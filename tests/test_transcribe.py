@@ -25,6 +25,7 @@ from chaptan.transcribe import (
     resolve_model,
 )
 from chaptan.transcript import TRANSCRIPT_FORMATS, Segment, Transcript, Word
+from chaptan.ui.i18n import translate
 
 JFK = Path(__file__).parents[2] / "shared" / "media" / "jfk.flac"
 JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, " \
@@ -159,8 +160,11 @@ def test_device_and_cache(transcriber, settings):
 
 def test_english_only_model_refuses_other_languages(transcriber):
     silence = np.zeros(16000, dtype=np.float32)
-    with pytest.raises(ChaptanError, match="only knows English"):
+    with pytest.raises(ChaptanError, match="only knows English") as raised:
         transcriber.transcribe(silence, language="fr")
+    # A job that fails so shows why in the browser's language.
+    shown = translate(str(raised.value), "ja")
+    assert shown.startswith("whisper tiny.en (bundled) は英語専用のため、'fr' を"), shown
     with pytest.raises(ChaptanError, match="unknown language"):
         transcriber.transcribe(silence, language="klingon")
 

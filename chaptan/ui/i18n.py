@@ -284,6 +284,23 @@ RUNTIME_JA = {
     "YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+":
         "YouTube のチャプターは 3 つ以上必要です。上限は 0（無制限）か 3 以上にしてください",
     "only a failed video can be retried": "再試行できるのは失敗した動画だけです",
+    "whisper {model} only knows English and cannot transcribe {language}; use --language en or auto, "
+    "or a multilingual model":
+        ("whisper {model} は英語専用のため、{language} を文字起こしできません。話されている言語を en か"
+         " auto にするか、多言語モデルを使ってください"),
+    "unknown language code {language}; use auto or a code such as en, de, fr":
+        "{language} という言語コードはありません。auto か、en・ja などのコードを使ってください",
+    "the file {name} of this video is missing": "この動画のファイル {name} が見つかりません",
+    "ask me something: type a question or record one": "質問を入力するか、録音してください",
+    "I heard no speech in that recording; please try again":
+        "録音から声が聞き取れませんでした。もう一度お試しください",
+    "user name {name} is not allowed: use 1 to 32 letters, digits, '.', '_' or '-'":
+        "ユーザー名 {name} は使えません。英数字と「.」「_」「-」で 1〜32 文字にしてください",
+    "the password is too short: use at least {count} characters":
+        "パスワードが短すぎます。{count} 文字以上にしてください",
+    "user {name} already exists": "ユーザー {name} はすでに存在します",
+    "{name} is the only enabled admin: make another user admin first":
+        "{name} は有効な唯一の管理者です。先に別のユーザーを管理者にしてください",
     "this video is being processed; delete it when it has finished":
         "この動画は処理中です。終わってから削除してください",
     "this video has no chapters yet": "この動画にはまだチャプターがありません",
@@ -370,6 +387,20 @@ RUNTIME_ZH_TW = {
     "YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+":
         "YouTube 章節至少需要 3 個：章節上限請設為 0（不限）或 3 以上",
     "only a failed video can be retried": "只有處理失敗的影片可以重試",
+    "whisper {model} only knows English and cannot transcribe {language}; use --language en or auto, "
+    "or a multilingual model":
+        "whisper {model} 只懂英文，無法轉錄 {language}；請把說話語言設為 en 或 auto，或改用多語言模型",
+    "unknown language code {language}; use auto or a code such as en, de, fr":
+        "沒有 {language} 這個語言代碼；請使用 auto，或 en、zh 等代碼",
+    "the file {name} of this video is missing": "找不到這部影片的檔案 {name}",
+    "ask me something: type a question or record one": "請輸入或錄下你的問題",
+    "I heard no speech in that recording; please try again": "錄音中聽不到說話聲，請再試一次",
+    "user name {name} is not allowed: use 1 to 32 letters, digits, '.', '_' or '-'":
+        "不能使用使用者名稱 {name}：請使用 1 到 32 個英文字母、數字、「.」「_」或「-」",
+    "the password is too short: use at least {count} characters": "密碼太短：請至少使用 {count} 個字元",
+    "user {name} already exists": "使用者 {name} 已經存在",
+    "{name} is the only enabled admin: make another user admin first":
+        "{name} 是唯一啟用中的管理員：請先將其他使用者設為管理員",
     "this video is being processed; delete it when it has finished":
         "這部影片正在處理中，請等處理完成後再刪除",
     "this video has no chapters yet": "這部影片還沒有章節",
