@@ -37,6 +37,7 @@ SOURCE_PREFIX = "source"
 # moves it away. Later submissions of that path copy the job file it became (whoever holds the path
 # uploaded those very bytes); this many paths are recalled.
 RECALLED_UPLOADS = 64
+UPLOAD_LOCKS = 64  # one path always takes the same lock; two paths rarely share one
 LANGUAGES = ("auto", "en", "ja", "zh", "ko", "es", "fr", "de", "it", "pt", "ru", "nl", "vi", "th", "id")
 
 
@@ -81,7 +82,8 @@ class VideoLibrary:
         self.runner = runner
         self.transcriber = transcriber
         self._taken: OrderedDict[Path, Path] = OrderedDict()  # upload path -> the job file it became
-        self._taking = threading.Lock()
+        self._recall = threading.Lock()  # guards _taken
+        self._taking = [threading.Lock() for _ in range(UPLOAD_LOCKS)]
 
     # --- jobs -----------------------------------------------------------------------------
     def submit(self, requester: Requester, upload: Path, *, title: str = "", language: str = "auto",
@@ -97,10 +99,12 @@ class VideoLibrary:
         job_id = uuid.uuid4().hex[:12]
         suffix = upload.suffix.lower() if upload.suffix.lower().lstrip(".").isalnum() else ""
         source_name = f"{SOURCE_PREFIX}{suffix}"
-        # One submission at a time between finding the upload and taking it, so that two of the
-        # same path cannot both find it and then race to move it.
-        with self._taking:
-            taken = self._taken.get(upload)
+        # One submission of a path at a time between finding the upload and taking it, so that two
+        # cannot both find it and then race to move it. Other paths go on meanwhile: taking a big
+        # upload to a data dir on another disk is a copy of gigabytes.
+        with self._taking[hash(upload) % UPLOAD_LOCKS]:
+            with self._recall:
+                taken = self._taken.get(upload)
             present = taken if not upload.exists() and taken is not None and taken.exists() else upload
             try:
                 info = probe(present)
@@ -109,10 +113,11 @@ class VideoLibrary:
                 raise MediaError(str(exc).replace(str(present), upload.name)) from None
             stored = self.artifacts.put_file(requester.name, job_id, source_name, present,
                                              move=present == upload)
-            self._taken[upload] = stored
-            self._taken.move_to_end(upload)
-            while len(self._taken) > RECALLED_UPLOADS:
-                self._taken.popitem(last=False)
+            with self._recall:
+                self._taken[upload] = stored
+                self._taken.move_to_end(upload)
+                while len(self._taken) > RECALLED_UPLOADS:
+                    self._taken.popitem(last=False)
         now = time.time()
         job = Job(id=job_id, owner=requester.name, title=(title or upload.stem)[:200],
                   source_name=source_name, status="queued", stage="queued", progress=0.0,

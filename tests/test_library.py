@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from chaptan.config import Settings
 from chaptan.errors import MediaError
 from chaptan.storage import ArtifactStore
 from chaptan.store import Store
-from chaptan.videos import Requester, VideoLibrary
+from chaptan.videos import UPLOAD_LOCKS, Requester, VideoLibrary
 from tests.media_factory import talk_video
 
 ALICE, BOB = Requester("alice"), Requester("bob")
@@ -40,3 +41,50 @@ def test_the_same_upload_submitted_twice_makes_two_jobs(tmp_path: Path, tmp_path
     library.delete(BOB, second.id)
     with pytest.raises(MediaError, match=r"^no such file: talk\.mp4$"):
         library.submit(ALICE, upload)
+
+
+class SlowDisk(ArtifactStore):
+    """Takes the file named `slow` only when told to: a multi-GB upload moving to another disk."""
+
+    def __init__(self, root: Path, slow: str):
+        super().__init__(root)
+        self.slow, self.taking, self.release = slow, threading.Event(), threading.Event()
+
+    def put_file(self, owner, job_id, name, src, *, move=False):
+        if Path(src).name == self.slow:
+            self.taking.set()
+            assert self.release.wait(120)
+        return super().put_file(owner, job_id, name, src, move=move)
+
+
+def test_a_slow_upload_does_not_hold_up_other_submissions(tmp_path: Path, tmp_path_factory) -> None:
+    data = tmp_path / "data"
+    disk = SlowDisk(data, slow="big.mp4")
+    library = VideoLibrary(Settings(data_dir=data, models_dir=tmp_path / "models"),
+                           Store(data / "chaptan.json"), disk)
+    talk = talk_video(tmp_path_factory).path
+    big = tmp_path / "gradio" / "aa" / "big.mp4"
+    # A folder whose path takes another lock than the big one's (the same lock would rightly wait).
+    small = next(path for n in range(UPLOAD_LOCKS + 1)
+                 if hash(path := tmp_path / "gradio" / f"b{n}" / "small.mp4") % UPLOAD_LOCKS
+                 != hash(big) % UPLOAD_LOCKS)
+    for upload in (big, small):
+        upload.parent.mkdir(parents=True)
+        shutil.copyfile(talk, upload)
+    jobs = {}
+
+    def submit(who, upload):
+        jobs[upload.name] = library.submit(who, upload, generator="local")
+
+    slow = threading.Thread(target=submit, args=(ALICE, big))
+    slow.start()
+    try:
+        assert disk.taking.wait(120)
+        quick = threading.Thread(target=submit, args=(BOB, small))
+        quick.start()
+        quick.join(120)
+        assert "small.mp4" in jobs and slow.is_alive(), "the small upload waited for the big one"
+    finally:
+        disk.release.set()
+        slow.join(120)
+    assert library.source(jobs["big.mp4"]).read_bytes() == library.source(jobs["small.mp4"]).read_bytes()
