@@ -70,6 +70,9 @@ def test_both_languages_translate_the_same_messages():
 def test_interface_words_made_at_run_time_are_translated_too():
     assert translate("No video", "ja") == JA["No video"]
     assert translate("Created the user **bob**.", "zh-TW") == "已建立使用者 **bob**。"
+    draft = ("the saved chapters are a draft that YouTube would refuse (row 2 has no title): "
+             "fix them in the Chapter editor first")
+    assert translate(draft, "ja").startswith("保存されたチャプターは YouTube に受け付けられない下書き")
     assert translate("Memory: 1 message, 90 of 2000 tokens (Chaptan's persona included).", "ja") == \
         "記憶：メッセージ 1 件、2000 トークン中 90（Chaptan の人物設定を含む）。"
 

@@ -306,6 +306,10 @@ RUNTIME_JA = {
     "this video has no chapters yet": "この動画にはまだチャプターがありません",
     "this video has not finished processing yet": "この動画はまだ処理が終わっていません",
     "there are no chapters to save": "保存するチャプターがありません",
+    ("the saved chapters are a draft that YouTube would refuse ({problems}): "
+     "fix them in the Chapter editor first"):
+        ("保存されたチャプターは YouTube に受け付けられない下書きです（{problems}）。"
+         "先にチャプター編集で直してください"),
     "a chapter starts after the end of the video": "動画の終わりより後に始まるチャプターがあります",
     "select a chapter row first": "先にチャプターの行を選んでください",
     "this video has no chapter version {version}": "この動画に版 {version} はありません",
@@ -406,6 +410,9 @@ RUNTIME_ZH_TW = {
     "this video has no chapters yet": "這部影片還沒有章節",
     "this video has not finished processing yet": "這部影片還沒處理完成",
     "there are no chapters to save": "沒有可儲存的章節",
+    ("the saved chapters are a draft that YouTube would refuse ({problems}): "
+     "fix them in the Chapter editor first"):
+        "已儲存的章節是 YouTube 不會接受的草稿（{problems}）：請先在章節編輯器中修正",
     "a chapter starts after the end of the video": "有章節的開始時間晚於影片結尾",
     "select a chapter row first": "請先選擇一列章節",
     "this video has no chapter version {version}": "這部影片沒有第 {version} 版章節",
