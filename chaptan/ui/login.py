@@ -20,6 +20,12 @@ _client_address: ContextVar[str] = ContextVar("chaptan_client_address", default=
 _accept_language: ContextVar[str] = ContextVar("chaptan_accept_language", default="")
 
 
+def _header(scope: dict, name: bytes) -> str:
+    """An HTTP request's header `name` (lower case). Repeated header lines form one comma-separated
+    list, in order (RFC 9110, 5.3)."""
+    return ",".join(value.decode("latin-1") for key, value in scope.get("headers", ()) if key == name)
+
+
 def client_address(scope: dict, trusted_proxies: int) -> str:
     """The address to throttle an HTTP request's sign-ins by.
 
@@ -31,10 +37,8 @@ def client_address(scope: dict, trusted_proxies: int) -> str:
     X-Forwarded-For for loopback peers (its FORWARDED_ALLOW_IPS).
     """
     if trusted_proxies > 0:
-        # Repeated header lines form one comma-separated list, in order (RFC 9110, 5.3).
-        header = ",".join(value.decode("latin-1") for name, value in scope.get("headers", ())
-                          if name == b"x-forwarded-for")
-        forwarded = [entry.strip() for entry in header.split(",") if entry.strip()]
+        entries = _header(scope, b"x-forwarded-for").split(",")
+        forwarded = [entry.strip() for entry in entries if entry.strip()]
         if len(forwarded) >= trusted_proxies:
             return forwarded[-trusted_proxies]
     peer = scope.get("client")
@@ -42,7 +46,8 @@ def client_address(scope: dict, trusted_proxies: int) -> str:
 
 
 class ClientAddressMiddleware:
-    """Pure ASGI (not BaseHTTPMiddleware), so the context variable reaches the route handlers."""
+    """Records the caller's address and Accept-Language for the request. Pure ASGI (not
+    BaseHTTPMiddleware), so the context variables reach the route handlers."""
 
     def __init__(self, app, trusted_proxies: int = 0):
         self.app = app
@@ -53,9 +58,7 @@ class ClientAddressMiddleware:
             await self.app(scope, receive, send)
             return
         token = _client_address.set(client_address(scope, self.trusted_proxies))
-        language = ",".join(value.decode("latin-1") for name, value in scope.get("headers", ())
-                            if name == b"accept-language")
-        language_token = _accept_language.set(language)
+        language_token = _accept_language.set(_header(scope, b"accept-language"))
         try:
             await self.app(scope, receive, send)
         finally:
