@@ -85,6 +85,10 @@ class VideoLibrary:
         self._recall = threading.Lock()  # guards _taken
         self._taking = [threading.Lock() for _ in range(UPLOAD_LOCKS)]
 
+    def upload_lock(self, upload: Path) -> threading.Lock:
+        """The lock a submission of `upload` holds while it finds and takes the file."""
+        return self._taking[hash(upload) % UPLOAD_LOCKS]
+
     # --- jobs -----------------------------------------------------------------------------
     def submit(self, requester: Requester, upload: Path, *, title: str = "", language: str = "auto",
                generator: str = "auto", max_chapters: int = 0) -> Job:
@@ -102,7 +106,7 @@ class VideoLibrary:
         # One submission of a path at a time between finding the upload and taking it, so that two
         # cannot both find it and then race to move it. Other paths go on meanwhile: taking a big
         # upload to a data dir on another disk is a copy of gigabytes.
-        with self._taking[hash(upload) % UPLOAD_LOCKS]:
+        with self.upload_lock(upload):
             with self._recall:
                 taken = self._taken.get(upload)
             present = taken if not upload.exists() and taken is not None and taken.exists() else upload

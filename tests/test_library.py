@@ -18,12 +18,15 @@ from tests.media_factory import talk_video
 ALICE, BOB = Requester("alice"), Requester("bob")
 
 
+def library_on(data: Path, artifacts: ArtifactStore | None = None) -> VideoLibrary:
+    settings = Settings(data_dir=data, models_dir=data.parent / "models")
+    return VideoLibrary(settings, Store(data / "chaptan.json"), artifacts or ArtifactStore(data))
+
+
 def test_the_same_upload_submitted_twice_makes_two_jobs(tmp_path: Path, tmp_path_factory) -> None:
     """Gradio keeps identical uploads at one path, and the first submission moves the file away:
     two tabs, or a script running two generators on one file, must still both get their job."""
-    data = tmp_path / "data"
-    settings = Settings(data_dir=data, models_dir=tmp_path / "models")
-    library = VideoLibrary(settings, Store(data / "chaptan.json"), ArtifactStore(data))
+    library = library_on(tmp_path / "data")
     upload = tmp_path / "gradio" / "3f2a9c" / "talk.mp4"
     upload.parent.mkdir(parents=True)
     shutil.copyfile(talk_video(tmp_path_factory).path, upload)
@@ -58,16 +61,14 @@ class SlowDisk(ArtifactStore):
 
 
 def test_a_slow_upload_does_not_hold_up_other_submissions(tmp_path: Path, tmp_path_factory) -> None:
-    data = tmp_path / "data"
-    disk = SlowDisk(data, slow="big.mp4")
-    library = VideoLibrary(Settings(data_dir=data, models_dir=tmp_path / "models"),
-                           Store(data / "chaptan.json"), disk)
+    disk = SlowDisk(tmp_path / "data", slow="big.mp4")
+    library = library_on(tmp_path / "data", disk)
     talk = talk_video(tmp_path_factory).path
     big = tmp_path / "gradio" / "aa" / "big.mp4"
     # A folder whose path takes another lock than the big one's (the same lock would rightly wait).
     small = next(path for n in range(UPLOAD_LOCKS + 1)
-                 if hash(path := tmp_path / "gradio" / f"b{n}" / "small.mp4") % UPLOAD_LOCKS
-                 != hash(big) % UPLOAD_LOCKS)
+                 if library.upload_lock(path := tmp_path / "gradio" / f"b{n}" / "small.mp4")
+                 is not library.upload_lock(big))
     for upload in (big, small):
         upload.parent.mkdir(parents=True)
         shutil.copyfile(talk, upload)
