@@ -43,6 +43,10 @@ class RunningApp:
             assert reply.status_code == 200, reply.text
         return session
 
+    def handler(self, name: str):
+        """A browser-only event's function (api_visibility="private": gradio_client cannot call it)."""
+        return next(f.fn for f in self.demo.fns.values() if f.fn.__name__ == name)
+
 
 @contextmanager
 def running_app(data_dir: Path, **settings):

@@ -198,9 +198,8 @@ def test_picking_a_transcript_match_seeks_the_player_to_it(app):
     # The table as the browser sends it back.
     found = matches.preprocess(DataframeData(headers=["Time", "Said"],
                                              data=[["0:05", "hello"], ["1:05", "the planets"]]))
-    on_match = next(f.fn for f in app.demo.fns.values() if f.fn.__name__ == "on_match")
     selection = gr.SelectData(matches, {"index": [1, 1], "value": "the planets",
                                         "row_value": ["1:05", "the planets"]})
-    at, seek = on_match(selection, found)
+    at, seek = app.handler("on_match")(selection, found)
     assert at == 65.0
     assert seek.playback_position == 65.0

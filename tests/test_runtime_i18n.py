@@ -120,13 +120,8 @@ def app(tmp_path_factory):
         yield running
 
 
-def handler(app, name: str):
-    """A browser-only event's function (api_visibility="private": gradio_client cannot call it)."""
-    return next(f.fn for f in app.demo.fns.values() if f.fn.__name__ == name)
-
-
 def test_a_bad_upload_in_the_page_is_explained_in_japanese(app, tmp_path):
-    on_start = handler(app, "on_start")
+    on_start = app.handler("on_start")
     bad = text_as_video(tmp_path / "notes.mp4")
     with pytest.raises(gr.Error) as raised:
         on_start(str(bad), "auto", "local", 0, browser("ja,en;q=0.8"))
@@ -137,7 +132,7 @@ def test_a_bad_upload_in_the_page_is_explained_in_japanese(app, tmp_path):
 
 
 def test_the_editor_explains_rule_breaks_in_japanese(app):
-    report = handler(app, "report")
+    report = app.handler("report")
     shown = report([["0:00", "Intro"], ["0:05", "Intro"]], {"job_id": "x", "duration": 100.0}, browser("ja"))
     assert shown.startswith("⚠️ **下書き**")
     assert "- 1 行目は 5 秒です。チャプターは 10 秒以上必要です" in shown
@@ -177,21 +172,21 @@ def test_the_login_page_speaks_the_browsers_language(app):
 
 
 def test_the_page_header_and_memory_note_follow_the_browser(app):
-    assert handler(app, "greet")(browser("ja")) == f"**{ALICE[0]}** でログイン中"
-    assert handler(app, "greet")(browser("en")) == f"Signed in as **{ALICE[0]}**"
-    _, note = handler(app, "on_clear")(browser("zh-TW"))
+    assert app.handler("greet")(browser("ja")) == f"**{ALICE[0]}** でログイン中"
+    assert app.handler("greet")(browser("en")) == f"Signed in as **{ALICE[0]}**"
+    _, note = app.handler("on_clear")(browser("zh-TW"))
     assert note.startswith("記憶：0 則訊息"), note
 
 
 def test_tables_carry_column_names_in_the_callers_language(app):
-    listing, _, _ = handler(app, "rows")(False, browser("ja"))
+    listing, _, _ = app.handler("rows")(False, browser("ja"))
     assert listing == {"headers": ["タイトル", "長さ", "状態", "作成日時", "所有者", "ID"], "data": []}
-    listing, _, _ = handler(app, "rows")(False, browser("en-US"))
+    listing, _, _ = app.handler("rows")(False, browser("en-US"))
     assert listing["headers"][:2] == ["Title", "Duration"]
-    chapters, matches, versions = handler(app, "blank_tables")(browser("zh-TW"))
+    chapters, matches, versions = app.handler("blank_tables")(browser("zh-TW"))
     assert (chapters["headers"], matches["headers"], versions["headers"]) == \
         (["開始", "標題"], ["時間", "內容"], ["版本", "儲存時間", "儲存者"])
-    users = handler(app, "table")(gr.Request(username=ADMIN[0], headers={"accept-language": "ja"}))
+    users = app.handler("table")(gr.Request(username=ADMIN[0], headers={"accept-language": "ja"}))
     assert users["headers"][:3] == ["ユーザー", "管理者", "無効"]
     assert [ADMIN[0], "はい", ""] in [row[:3] for row in users["data"]]
 
