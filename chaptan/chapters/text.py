@@ -22,7 +22,8 @@ quite really right said same say see she should so some something sort still suc
 the their them then there there's these they they're thing things think this those though through to too two
 um uh under until up us use used using very want wanna was way we we'll we're we've well were what what's
 when where which while who why will with won't would yeah yes yet you you'll you're your actually basically
-gonna hey hi hmm alright all-right
+gonna hey hi hmm alright all-right second third fourth fifth sixth finally lastly firstly secondly
+thirdly today
 """.split())
 
 
