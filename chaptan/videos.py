@@ -17,9 +17,9 @@ from pathlib import Path
 
 from .chapters import ChapterOptions, ChapterResult
 from .chapters import formats as chapter_formats
-from .chapters.local import title_for_span
 from .chapters.model import Chapter
 from .chapters.rules import Violation, clip_title, validate
+from .chapters.titles import title_for_span
 from .config import Settings
 from .errors import ChaptanError, MediaError
 from .jobs import JobRunner
@@ -291,7 +291,9 @@ class VideoLibrary:
                 note = f"the LLM failed ({exc}); used local titles"
         titles = [c.title for c in chapters]
         for i in wanted:
-            titles[i] = title_for_span(transcript, chapters[i].start, chapters[i].end) or titles[i]
+            others = titles[:i] + titles[i + 1:]
+            new = title_for_span(transcript, chapters[i].start, chapters[i].end, avoid=others)
+            titles[i] = new or titles[i]
         return titles, note
 
     def _finished(self, requester: Requester, job_id: str) -> Job:

@@ -55,13 +55,15 @@ def sort_rows(rows: Sequence[Sequence], duration: float) -> list[Row]:
 
 def add_at(rows: Sequence[Sequence], at: float, duration: float, transcript: Transcript | None,
            titler=None) -> list[Row]:
-    """A new chapter at `at` (the player's time), titled from what is said there."""
+    """A new chapter at `at` (the player's time), titled from what is said there, by a title no
+    other chapter has."""
     chapters = to_chapters(rows, duration)
     if any(abs(c.start - at) < 0.5 for c in chapters):
         raise ChapterError(f"there is already a chapter at {youtube_timestamp(at)}")
     following = [c.start for c in chapters if c.start > at]
     end = following[0] if following else duration
-    title = titler(transcript, at, end) if (titler and transcript) else ""
+    others = [c.title for c in chapters]
+    title = titler(transcript, at, end, avoid=others) if (titler and transcript) else ""
     chapters.append(Chapter(at, end, clip_title(title) or "New chapter"))
     return sort_rows(rows_from_chapters(chapters), duration)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -54,4 +55,7 @@ class Chapterer(Protocol):
 
 
 class Titler(Protocol):
-    def __call__(self, transcript: Transcript, start: float, end: float) -> str: ...
+    """A title for the speech in [start, end), unlike any title in `avoid`."""
+
+    def __call__(self, transcript: Transcript, start: float, end: float,
+                 avoid: Collection[str] = ()) -> str: ...

@@ -96,7 +96,7 @@ def enforce(proposals: Sequence[Proposal], transcript: Transcript, options: Chap
     for start, end in zip(starts, ends):
         title = clip_title(by_start[start].title) if start in by_start else ""
         if not title:
-            title = clip_title(titler(transcript, start, end))
+            title = clip_title(titler(transcript, start, end, avoid=titles))
         titles.append(title or f"Chapter {len(titles) + 1}")
     return [Chapter(s, e, t) for s, e, t in zip(starts, ends, _distinct(titles))]
 

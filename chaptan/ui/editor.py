@@ -6,8 +6,8 @@ import gradio as gr
 
 from ..chapters import editing
 from ..chapters.formats import youtube_timestamp
-from ..chapters.local import title_for_span
 from ..chapters.rules import validate
+from ..chapters.titles import title_for_span
 from ..errors import ChaptanError
 from ..services import Services
 from .common import Player, fmt_time, requester, user_errors, video_copy
