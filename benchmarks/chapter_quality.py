@@ -1,107 +1,177 @@
-"""Score the local chapter generator on a folder of eval cases (transcript + creator chapters).
+"""Score the local chapter generator channel-held-out, beside TextTiling and uniform baselines.
 
-    python benchmarks/chapter_quality.py [TRUTH_DIR] [--folds K]
+    python benchmarks/chapter_quality.py [SET_DIR ...] [--cache DIR] [--per-group N] [--shipped]
 
-TRUTH_DIR defaults to ../shared/eval/chapters-dev next to the repository. The chapters go
-through the local generator and YouTube's rules, as in the app. Prints the scorer's table for
-all cases, the means over the even- and odd-indexed halves, and the time taken.
+SET_DIRs default to every set in ../shared/eval (chapters-dev, chapters-multi, chapters-zh). Each
+video is chaptered as the app does it (local generator, then YouTube's rules), with the cue weights
+and the chapter-count law refitted without the video's channel (the short clips count as one
+group): the figure to expect for a creator nobody fitted on. `--shipped` uses the shipped weights
+instead (in-sample, flattering). The two baselines of ../shared/eval/baselines.py, TextTiling and a
+chapter every 90 s, are scored in the same run.
 
-The shipped cue and opening weights were fitted on these same videos (benchmarks/fit_weights.py),
-so the plain run flatters them. With --folds K every video is chaptered with weights refitted on
-the other folds only (video i is in fold i mod K): the figure to trust for unseen videos.
-With K equal to the number of videos each one is held out alone (leave-one-out): the closest
-estimate for the shipped weights, which are fitted on all of them, at one fit per video.
+Prints one row per channel, then the means over long videos and over short clips, and the time
+spent chaptering. `--cache DIR` keeps each video's sentence embeddings there (the first run over all
+sets embeds about 19 million characters, some ten minutes on one core) and the held-out cue
+weights (delete them after changing the cue features); `--per-group N` scores only
+the first N videos of each channel, for a quick look.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
-import io
-import json
 import statistics
 import sys
-import tempfile
 import time
+from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fit_weights import fit_cues, fit_openings, load_cases  # noqa: E402
+from fit_weights import DEFAULT_SETS, Case, fit_count, fit_cues, load_cases  # noqa: E402
 
 from chaptan.chapters import ChapterOptions  # noqa: E402
+from chaptan.chapters.count import shipped_count  # noqa: E402
+from chaptan.chapters.cues import CueModel, shipped_model  # noqa: E402
+from chaptan.chapters.embedding import embed_texts  # noqa: E402
 from chaptan.chapters.local import LocalChapterer, title_for_span  # noqa: E402
 from chaptan.chapters.rules import enforce  # noqa: E402
 
-DEFAULT_TRUTH = REPO.parent / "shared" / "eval" / "chapters-dev"
+METRICS = ("F1@5s", "segF1(IoU.5-.95)", "titleF1", "count_ratio", "youtube_valid")
+SHORT_NAMES = {"F1@5s": "F1@5s", "segF1(IoU.5-.95)": "segF1", "titleF1": "titleF1",
+               "count_ratio": "count", "youtube_valid": "valid"}
 
 
-def load_scorer(truth_dir: Path) -> ModuleType:
-    path = truth_dir.parent / "score.py"
-    spec = importlib.util.spec_from_file_location("chapter_score", path)
+def load_module(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise SystemExit(f"no scorer at {path}")
+        raise SystemExit(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def predict_all(truth_dir: Path, out_dir: Path, folds: int) -> float:
-    """Write one prediction file per case; return the seconds spent chaptering."""
-    cases = load_cases(truth_dir)
-    chapterers = [LocalChapterer()]
-    if folds > 1:
-        training = [[c for i, c in enumerate(cases) if i % folds != k] for k in range(folds)]
-        chapterers = [LocalChapterer(fit_cues(part), fit_openings(part)) for part in training]
-    options = ChapterOptions()
-    spent = 0.0
-    for i, case in enumerate(cases):
-        chapterer = chapterers[i % len(chapterers)]
-        began = time.perf_counter()
-        proposals = chapterer.propose(case.transcript, options)
-        chapters = enforce(proposals, case.transcript, options, title_for_span)
-        spent += time.perf_counter() - began
-        rows = [{"start": c.start, "title": c.title} for c in chapters]
-        (out_dir / case.name).write_text(json.dumps({"chapters": rows}), encoding="utf-8")
-    return spent
+def cached_embeddings(case: Case, cache: Path | None) -> np.ndarray:
+    if cache is None:
+        return embed_texts(case.texts)
+    path = cache / case.set / (Path(case.name).stem + ".npy")
+    if path.exists():
+        rows = np.load(path).astype(np.float32)
+        if len(rows) == len(case.texts):
+            return rows
+    rows = embed_texts(case.texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, rows.astype(np.float16))
+    return rows
 
 
-def split_means(scorer: ModuleType, files: list[Path], out_dir: Path) -> None:
-    rows = [scorer.score_one(json.loads(f.read_text(encoding="utf-8")),
-                             json.loads((out_dir / f.name).read_text(encoding="utf-8"))) for f in files]
-    metrics = ["F1@5s", "segF1(IoU.5-.95)", "titleF1", "count_ratio", "youtube_valid"]
-    print(f"\n{'half':6s} " + " ".join(f"{m:>17s}" for m in metrics))
-    for name, part in (("all", rows), ("even", rows[0::2]), ("odd", rows[1::2])):
-        print(f"{name:6s} " + " ".join(f"{statistics.mean(r[m] for r in part):17.3f}" for m in metrics))
+def held_out_cues(group: str, others: list[Case], cache: Path | None) -> CueModel:
+    """Cue weights fitted without `group`, kept in the cache folder (a fit takes a minute or two)."""
+    path = cache / f"cues-without-{group.replace(' ', '_').replace('/', '_')}.json" if cache else None
+    if path is not None and path.exists():
+        return CueModel.from_file(path)
+    cues = fit_cues(others)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cues.save(path)
+    return cues
+
+
+def chapter(case: Case, chapterer: LocalChapterer) -> dict:
+    chapters = enforce(chapterer.propose(case.transcript, ChapterOptions()), case.transcript,
+                       ChapterOptions(), title_for_span)
+    return {"chapters": [{"start": c.start, "title": c.title} for c in chapters]}
+
+
+def baseline(case: Case, baselines: ModuleType, method: str) -> dict:
+    starts = baselines.texttiling(case.truth) if method == "texttiling" else baselines.uniform(case.truth)
+    ends = starts[1:] + [case.truth["duration"]]
+    return {"chapters": [{"start": a, "title": baselines.title_for(case.truth, a, b)}
+                         for a, b in zip(starts, ends)]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("truth_dir", nargs="?", type=Path, default=DEFAULT_TRUTH)
-    parser.add_argument("--folds", type=int, default=0,
-                        help="refit the learned weights without each held-out fold (0: shipped weights)")
+    parser.add_argument("sets", nargs="*", type=Path, default=list(DEFAULT_SETS))
+    parser.add_argument("--cache", type=Path, help="folder for the videos' sentence embeddings")
+    parser.add_argument("--per-group", type=int, default=0, help="score only N videos per channel")
+    parser.add_argument("--shipped", action="store_true", help="shipped weights (in-sample)")
+    parser.add_argument("--no-baselines", action="store_true")
+    for field in ("clear_peak", "weak_peak", "spacing"):
+        parser.add_argument(f"--{field.replace('_', '-')}", type=float, help=f"override CountModel.{field}")
     args = parser.parse_args()
-    files = sorted(args.truth_dir.glob("*.json"))
-    if not files:
-        raise SystemExit(f"no eval cases in {args.truth_dir}")
-    scorer = load_scorer(args.truth_dir)
-    began = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        out_dir = Path(tmp)
-        spent = predict_all(args.truth_dir, out_dir, args.folds)
-        table = io.StringIO()
-        with contextlib.redirect_stdout(table):
-            scorer.main(str(args.truth_dir), str(out_dir))
-        print(table.getvalue(), end="")
-        split_means(scorer, files, out_dir)
-    if args.folds <= 1:
-        print("\nIn-sample: the shipped cue and opening weights were fitted on these videos; "
-              "add --folds 6 for figures that hold for unseen ones.")
-    print(f"\nchaptering {spent:.2f} s for {len(files)} videos; total {time.perf_counter() - began:.2f} s")
+    cases = load_cases(*args.sets)
+    if not cases:
+        raise SystemExit("no eval cases")
+    eval_dir = args.sets[0].parent
+    scorer = load_module(eval_dir / "score.py", "chapter_score")
+    baselines = load_module(eval_dir / "baselines.py", "chapter_baselines")
+    overrides = {k: v for k in ("clear_peak", "weak_peak", "spacing") if (v := getattr(args, k)) is not None}
+    base_count = replace(shipped_count(), **overrides)
+    groups: dict[str, list[Case]] = defaultdict(list)
+    for case in cases:
+        groups[case.group].append(case)
+    scored = [c for g in groups.values() for c in (g[:args.per_group] if args.per_group else g)]
+    rows: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    spent = 0.0
+    for name, members in groups.items():
+        others = [c for c in cases if c.group != name]
+        if args.shipped:
+            cues, count = shipped_model(), base_count
+        else:
+            cues = held_out_cues(name, others, args.cache)
+            count = fit_count(others, base_count)
+        for case in members:
+            if case not in scored:
+                continue
+            vectors = cached_embeddings(case, args.cache)
+            chapterer = LocalChapterer(cues, count, embed=lambda _texts, v=vectors: v)
+            began = time.perf_counter()
+            prediction = chapter(case, chapterer)
+            spent += time.perf_counter() - began
+            rows[name]["ours"].append(scorer.score_one(case.truth, prediction))
+            if not args.no_baselines:
+                for method in ("texttiling", "uniform"):
+                    rows[name][method].append(scorer.score_one(case.truth, baseline(case, baselines, method)))
+        print(f"... {name}: {len(rows[name]['ours'])} videos", file=sys.stderr, flush=True)
+    report(rows, {c.group: c.short for c in cases}, args.no_baselines)
+    print(f"\nchaptering {spent:.1f} s for {len(scored)} videos "
+          f"({'shipped weights, in-sample' if args.shipped else 'channel-held-out'})")
+
+
+def report(rows: dict[str, dict[str, list[dict]]], short: dict[str, bool], no_baselines: bool) -> None:
+    methods = ["ours"] + ([] if no_baselines else ["texttiling", "uniform"])
+    header = f"{'group':24s} {'n':>4s} " + " ".join(f"{SHORT_NAMES[m]:>7s}" for m in METRICS)
+    if not no_baselines:
+        header += "   TT F1@5s segF1   U90 F1@5s segF1"
+    print(header)
+
+    def line(label: str, parts: dict[str, list[dict]]) -> str:
+        ours = parts["ours"]
+        text = f"{label[:24]:24s} {len(ours):4d} " + " ".join(
+            f"{statistics.mean(r[m] for r in ours):7.3f}" for m in METRICS)
+        for method in methods[1:]:
+            text += "   " + " ".join(f"{statistics.mean(r[m] for r in parts[method]):5.3f}"
+                                     for m in ("F1@5s", "segF1(IoU.5-.95)")) + "     "
+        return text
+
+    for name in sorted(rows, key=lambda n: (short[n], n)):
+        print(line(name, rows[name]))
+    for label, wanted in (("ALL LONG (mean of videos)", False), ("ALL SHORT CLIPS", True)):
+        merged = {m: [r for n in rows if short[n] == wanted for r in rows[n][m]] for m in methods}
+        if merged["ours"]:
+            print(line(label, merged))
+    long_groups = [n for n in rows if not short[n]]
+    if long_groups:
+        worst = min(long_groups,
+                    key=lambda n: statistics.mean(r["segF1(IoU.5-.95)"] for r in rows[n]["ours"]))
+        print(f"weakest long group by segF1: {worst}")
 
 
 if __name__ == "__main__":
