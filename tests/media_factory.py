@@ -43,6 +43,40 @@ FOOTBALL = (
     "the stadium and on television, cheering for their national team."
 )
 TOPICS = (PASTA, SOLAR, FOOTBALL)
+
+# Six announced topics of different lengths (about 15 to 40 s spoken), as an explainer has them:
+# the count must come from what is said, not from the talk's two and a half minutes. Each pair is
+# (the topic's key term, its paragraph).
+SIX_TOPICS = (
+    ("bread", "First, baking bread. Mix flour, water, yeast and salt into a soft dough. Knead the "
+              "dough for ten minutes until it is smooth, then let the bread rise in a warm place for "
+              "an hour. Shape the loaf and bake the bread in a hot oven until the crust is brown."),
+    ("volcano", "Second, volcanoes. A volcano forms where molten rock called magma rises through the "
+                "crust of the earth. Under the volcano the magma collects in a chamber, and when the "
+                "pressure grows too high, the volcano erupts and pours out lava, ash and gas. Some "
+                "volcanoes, like those in Hawaii, erupt gently with rivers of lava, while others "
+                "explode violently and throw ash high into the sky. Scientists watch volcanoes with "
+                "seismometers and satellites to warn the people who live near the volcano."),
+    ("chess", "Third, chess. Chess is a board game for two players on a board of sixty four black "
+              "and white squares. Each chess player moves a king, a queen, two rooks, two bishops, "
+              "two knights and eight pawns. A game of chess ends with checkmate, when the king is "
+              "attacked and cannot escape."),
+    ("bee", "Fourth, honey bees. A honey bee colony lives in a hive with one queen, thousands of "
+            "worker bees and a few drones. The queen bee lays all the eggs, up to two thousand in a "
+            "single day. Worker bees fly from flower to flower collecting nectar and pollen, and they "
+            "dance to tell the other bees where the best flowers are. Back in the hive the bees turn "
+            "the nectar into honey and store it in combs of wax. Bees also pollinate crops, so "
+            "farmers depend on healthy bee colonies for apples, almonds and many vegetables."),
+    ("piano", "Fifth, the piano. A piano has eighty eight black and white keys. When you press a "
+              "piano key, a small felt hammer strikes a steel string, and the string vibrates to make "
+              "a note. The pedals of the piano hold the notes or make them softer. Pianists practise "
+              "scales every day to play quickly and evenly."),
+    ("recycling", "Finally, recycling. Recycling turns waste like paper, glass, plastic and metal "
+                  "into new products instead of burying it in a landfill. Sort the recycling at home, "
+                  "rinse the bottles and cans, flatten the cardboard boxes, and put the recycling bin "
+                  "out on collection day. Recycling saves energy and water, and it keeps plastic out "
+                  "of the rivers and the ocean."),
+)
 SAMPLE_RATE = 22050
 
 
@@ -156,6 +190,8 @@ def _made(folder: Path, name: str) -> object:
     folder.mkdir(parents=True, exist_ok=True)
     if name == "talk":
         return spoken_video(folder / "talk.mp4")
+    if name == "six":
+        return spoken_video(folder / "six.mp4", tuple(text for _, text in SIX_TOPICS))
     if name == "short":
         return speak(("Hello there. This is a short test of the transcription.",))[0]
     talk = _made(folder, "talk")
@@ -175,6 +211,11 @@ def media_folder(tmp_path_factory) -> Path:
 def talk_video(tmp_path_factory) -> SpokenMedia:
     """Three topics (pasta, the solar system, football) as an H.264 + AAC mp4."""
     return _made(media_folder(tmp_path_factory), "talk")
+
+
+def six_topic_video(tmp_path_factory) -> SpokenMedia:
+    """SIX_TOPICS spoken as an H.264 + AAC mp4."""
+    return _made(media_folder(tmp_path_factory), "six")
 
 
 def short_speech(tmp_path_factory) -> np.ndarray:
