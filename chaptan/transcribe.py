@@ -278,7 +278,10 @@ class WhisperTranscriber:
 
     @property
     def multilingual(self) -> bool:
-        """Whether any language can be heard (False: English only)."""
+        """Whether any language can be heard (False: English only). Known without loading for the
+        bundled models, so the upload form can be built before any model is."""
+        if self.model_label in (BUNDLED_BASE, BUNDLED_TINY):
+            return self.model_label == BUNDLED_BASE
         return bool(self.model.model.is_multilingual)
 
     def languages(self) -> tuple[str, ...]:
