@@ -243,6 +243,7 @@ class WhisperTranscriber:
             and not (model or settings.whisper_model) else ("", ""))
         self.device, self.compute_type = resolve_device(device or settings.device,
                                                         compute_type or settings.compute_type)
+        self.cache_dir = settings.cache_dir
         self.batch_size = batch_size
         self.window_seconds = window_seconds
         self._fallback_lock = threading.Lock()
@@ -300,10 +301,20 @@ class WhisperTranscriber:
             return None
         return model
 
+    def detector(self):
+        """The model that detects languages: the main one when multilingual, else the bundled base
+        (so an English-only model's job still learns where other languages are spoken), else None."""
+        if self.multilingual:
+            return self.model
+        if bundled_model.available():
+            return self._load(str(bundled_model.model_folder(self.cache_dir)))
+        return None
+
     def pick(self, samples: np.ndarray, language: str | None = None) -> tuple[object | None, str | None]:
         """(model, language) for a short recording: the language detected when not given."""
-        if language is None and self.multilingual:
-            language, _, _ = self.model.detect_language(samples, vad_filter=True)
+        detector = self.detector() if language is None else None
+        if detector is not None:
+            language, _, _ = detector.detect_language(samples, vad_filter=True)
         return self.model_for(language), language
 
     def transcribe(self, audio: AudioInput, language: str | None = None,
@@ -365,11 +376,12 @@ class WhisperTranscriber:
     def _language_runs(self, window: np.ndarray,
                        language: str | None) -> Iterator[tuple[int, np.ndarray, str | None]]:
         """(sample offset in `window`, audio, language) for each stretch of one language. With the
-        language given, or a model that cannot detect, the whole window is one stretch."""
-        if language is not None or not self.multilingual:
+        language given, or no model that can detect, the whole window is one stretch."""
+        detector = self.detector() if language is None else None
+        if detector is None:
             yield 0, window, language
             return
-        pieces = [(start, start + piece.shape[0], _detect(self.model, piece))
+        pieces = [(start, start + piece.shape[0], _detect(detector, piece))
                   for start, piece in _windows(iter([window]), DETECT_SECONDS)]
         # A stretch without a sure language (silence, music) goes with the speech before it, or with
         # the first speech when it leads.
