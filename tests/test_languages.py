@@ -21,25 +21,22 @@ from chaptan.tts import KokoroJapaneseVoice
 from chaptan.ui.i18n import translate
 from chaptan.ui.upload import language_choices
 from chaptan.ui.voice import linkify
-from tests.app_harness import ALICE, running_app
+from tests.app_harness import ALICE, chapter_through_api, running_app
 
 MULTILINGUAL = Path(__file__).parents[2] / "shared" / "media" / "multilingual.mp3"
 _KANA = re.compile(r"[\u3040-\u30ff]")
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("languages-data")) as running:
-        yield running
+def japanese_job(app, tmp_path_factory):
+    """The Japanese three-topic video, chaptered through the public API with language auto."""
+    return chapter_through_api(app, ALICE, japanese_video(tmp_path_factory))
 
 
 @pytest.fixture(scope="module")
-def japanese_job(app, tmp_path_factory):
-    """The Japanese three-topic video, chaptered through the public API with language auto."""
-    client = app.client(ALICE)
-    job_id, chapters_json, youtube = client.predict(handle_file(str(japanese_video(tmp_path_factory))),
-                                                    "auto", "local", 0, api_name="/chapter_video")
-    return job_id, json.loads(chapters_json), youtube
+def app(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("languages-data")) as running:
+        yield running
 
 
 def test_japanese_speech_is_detected_transcribed_chaptered_and_exported(app, japanese_job):
