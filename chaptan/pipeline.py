@@ -40,6 +40,8 @@ def process_media(path: str | Path, *, settings: Settings, language: str = "auto
     report(_PROBE_SHARE + _TRANSCRIBE_SHARE, "chaptering")
     warm.join()
     result = generate_chapters(transcript, options, generator, settings)
+    # Speech the transcriber had to leave out is the first thing the job's warnings say.
+    result.warnings[:0] = transcript.warnings
     report(1.0, "done")
     return transcript, result
 

@@ -47,6 +47,7 @@ class Services:
         if self.mirror is not None:
             self.mirror.start()
         self.runner.start()
+        self.assistant.warm_up_voices()
         return password
 
     def stop(self) -> None:

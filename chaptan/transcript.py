@@ -29,6 +29,9 @@ class Transcript:
     language: str
     duration: float
     segments: tuple[Segment, ...]
+    # What the transcriber could not do (speech left out, and why): shown with the job, not saved in
+    # the transcript's file formats.
+    warnings: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,16 @@ from chaptan.ui import build_app, launch_options
 ADMIN = ("admin", "admin-password-1")
 ALICE = ("alice", "alice-password-1")
 BOB = ("bob", "bob-password-12")
+
+
+def chapter_through_api(app: RunningApp, user: tuple[str, str], media: Path) -> tuple[str, dict, str]:
+    """(job_id, chapters result, YouTube text) of `media` chaptered through the public API as
+    `user` would: language auto, the local generator, no chapter limit."""
+    from gradio_client import handle_file
+
+    job_id, chapters_json, youtube = app.client(user).predict(handle_file(str(media)), "auto", "local", 0,
+                                                              api_name="/chapter_video")
+    return job_id, json.loads(chapters_json), youtube
 
 
 def free_port() -> int:

@@ -79,6 +79,17 @@ SIX_TOPICS = (
 )
 SAMPLE_RATE = 22050
 
+# The same three topics in Japanese, about 12 s each with the Kokoro voice: long enough together for
+# three YouTube chapters, short enough to synthesise and transcribe in seconds.
+JA_TOPICS = (
+    "まず台所で、簡単なパスタの作り方を紹介します。大きな鍋にお湯を沸かして、塩をたっぷり入れます。"
+    "麺がくっつかないように、最初の一分はよく混ぜてください。",
+    "次に、宇宙へ出かけて太陽系を探検しましょう。太陽のまわりを八つの惑星が回っています。"
+    "木星は一番大きな惑星で、土星には美しい輪があります。",
+    "最後に、世界で一番人気のあるスポーツ、サッカーの話をします。十一人の選手が二つのチームに分かれて、"
+    "相手のゴールにボールを蹴り込みます。",
+)
+
 
 @dataclass(frozen=True)
 class SpokenMedia:
@@ -111,6 +122,29 @@ def speak(paragraphs: tuple[str, ...], *, pause: float = 1.5,
             position += pause
     parts.append(np.zeros(int(lead * SAMPLE_RATE), dtype=np.int16))
     return np.concatenate(parts), starts
+
+
+def speak_japanese(paragraphs: tuple[str, ...] = JA_TOPICS, *, pause: float = 1.5) -> np.ndarray:
+    """int16 mono Japanese speech at SAMPLE_RATE from the bundled Kokoro voice (24 kHz, resampled),
+    paragraphs `pause` seconds apart. Kokoro has no random noise: the same text, the same samples."""
+    from chaptan.tts import KokoroJapaneseVoice
+
+    voice = KokoroJapaneseVoice()
+    gap = np.zeros(int(pause * SAMPLE_RATE), dtype=np.int16)
+    parts = [gap[:SAMPLE_RATE // 2]]
+    for text in paragraphs:
+        parts += [resample(voice.synthesize(text), voice.sample_rate), gap]
+    return np.concatenate(parts)
+
+
+def resample(audio: np.ndarray, rate: int) -> np.ndarray:
+    """int16 mono at `rate` -> int16 mono at SAMPLE_RATE (linear interpolation: plenty for speech
+    that Whisper hears at 16 kHz anyway)."""
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+    if rate == SAMPLE_RATE:
+        return audio.astype(np.int16)
+    times = np.arange(int(audio.shape[0] * SAMPLE_RATE / rate)) * (rate / SAMPLE_RATE)
+    return np.interp(times, np.arange(audio.shape[0]), audio).astype(np.int16)
 
 
 def write_video(path: Path, audio: np.ndarray | None, *, seconds: float | None = None,
@@ -192,6 +226,8 @@ def _made(folder: Path, name: str) -> object:
         return spoken_video(folder / "talk.mp4")
     if name == "six":
         return spoken_video(folder / "six.mp4", tuple(text for _, text in SIX_TOPICS))
+    if name == "japanese":
+        return write_video(folder / "japanese.mp4", speak_japanese())
     if name == "short":
         return speak(("Hello there. This is a short test of the transcription.",))[0]
     talk = _made(folder, "talk")
@@ -221,6 +257,11 @@ def six_topic_video(tmp_path_factory) -> SpokenMedia:
 def short_speech(tmp_path_factory) -> np.ndarray:
     """A few seconds of speech, int16 at SAMPLE_RATE, to write in every container."""
     return _made(media_folder(tmp_path_factory), "short")
+
+
+def japanese_video(tmp_path_factory) -> Path:
+    """JA_TOPICS spoken by the Kokoro voice, as an H.264 + AAC mp4 (about 40 s)."""
+    return _made(media_folder(tmp_path_factory), "japanese")
 
 
 def bad_file(tmp_path_factory, kind: str) -> Path:

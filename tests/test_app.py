@@ -11,7 +11,7 @@ from gradio.components.dataframe import DataframeData
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
-from tests.app_harness import ADMIN, ALICE, BOB, running_app
+from tests.app_harness import ADMIN, ALICE, BOB, chapter_through_api, running_app
 from tests.media_factory import TOPICS, spoken_video, text_as_video
 
 
@@ -30,10 +30,7 @@ def app(tmp_path_factory):
 @pytest.fixture(scope="module")
 def alice_job(app, media):
     """Alice chapters the three-topic video through the public API (the full flow)."""
-    client = app.client(ALICE)
-    job_id, chapters_json, youtube = client.predict(handle_file(str(media.path)), "auto", "local", 0,
-                                                    api_name="/chapter_video")
-    return job_id, json.loads(chapters_json), youtube
+    return chapter_through_api(app, ALICE, media.path)
 
 
 def test_full_flow_returns_chapters_near_topic_changes(alice_job, media):

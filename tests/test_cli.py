@@ -59,7 +59,7 @@ def test_chapter_end_to_end(chaptered, talk):
     starts = [c["start"] for c in data["chapters"]]
     assert len(starts) == 3 and all(abs(a - b) <= 5 for a, b in zip(starts, talk.topic_starts))
     lines = done.stderr.splitlines()
-    assert lines[0] == "using whisper tiny.en (bundled) on cpu (int8)"
+    assert lines[0] == "using whisper tiny.en (bundled) + base (bundled) on cpu (int8)"
     percents = [int(line.split()[-1].rstrip("%")) for line in lines if line.startswith("transcribing")]
     assert len(percents) > 5 and percents == sorted(percents)
     assert lines[-1] == "done 100%"
@@ -136,7 +136,7 @@ def test_usage_mistakes_exit_2(tmp_path, talk):
         (("transcribe", tmp_path / "missing.mp4"), "no such file"),
         (("chapter", "--transcript", tmp_path / "missing.json"), "transcript not found"),
         (("transcribe", talk.path, "--model", "chaptan-tests/no-such-model"), "not available"),
-        (("transcribe", talk.path, "--language", "fr"), "only knows English"),
+        (("transcribe", talk.path, "--model", "tiny.en", "--language", "fr"), "only knows English"),
         (("chapter", "--transcript", dev_transcript(), "--max-chapters", "2"), "at least 3 chapters"),
         (("chapter", "--transcript", dev_transcript(), "--max-chapters", "many"), "not a whole number"),
         (("embed", talk.path, _write(tmp_path / "c.json", '{"chapters": []}'), "-o", tmp_path / "o.mp4"),

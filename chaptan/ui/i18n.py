@@ -284,10 +284,14 @@ RUNTIME_JA = {
     "YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+":
         "YouTube のチャプターは 3 つ以上必要です。上限は 0（無制限）か 3 以上にしてください",
     "only a failed video can be retried": "再試行できるのは失敗した動画だけです",
-    "whisper {model} only knows English and cannot transcribe {language}; use --language en or auto, "
-    "or a multilingual model":
-        ("whisper {model} は英語専用のため、{language} を文字起こしできません。話されている言語を en か"
-         " auto にするか、多言語モデルを使ってください"),
+    "whisper {model} only knows English and cannot transcribe {language}; choose English or automatic "
+    "detection, or a multilingual model":
+        ("whisper {model} は英語専用のため、{language} を文字起こしできません。話されている言語を英語か"
+         "自動にするか、多言語モデルを使ってください"),
+    ("{start}-{end} is spoken in {language}, which whisper {model} cannot transcribe, so it was left "
+     "out of the transcript"):
+        ("{start}〜{end} は {language} で話されていて whisper {model} では文字起こしできないため、"
+         "文字起こしから外しました"),
     "unknown language code {language}; use auto or a code such as en, de, fr":
         "{language} という言語コードはありません。auto か、en・ja などのコードを使ってください",
     "the file {name} of this video is missing": "この動画のファイル {name} が見つかりません",
@@ -391,9 +395,12 @@ RUNTIME_ZH_TW = {
     "YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+":
         "YouTube 章節至少需要 3 個：章節上限請設為 0（不限）或 3 以上",
     "only a failed video can be retried": "只有處理失敗的影片可以重試",
-    "whisper {model} only knows English and cannot transcribe {language}; use --language en or auto, "
-    "or a multilingual model":
-        "whisper {model} 只懂英文，無法轉錄 {language}；請把說話語言設為 en 或 auto，或改用多語言模型",
+    "whisper {model} only knows English and cannot transcribe {language}; choose English or automatic "
+    "detection, or a multilingual model":
+        "whisper {model} 只懂英文，無法轉錄 {language}；請把說話語言設為英文或自動偵測，或改用多語言模型",
+    ("{start}-{end} is spoken in {language}, which whisper {model} cannot transcribe, so it was left "
+     "out of the transcript"):
+        "{start}–{end} 說的是 {language}，whisper {model} 無法轉錄，因此這段沒有放進逐字稿",
     "unknown language code {language}; use auto or a code such as en, de, fr":
         "沒有 {language} 這個語言代碼；請使用 auto，或 en、zh 等代碼",
     "the file {name} of this video is missing": "找不到這部影片的檔案 {name}",

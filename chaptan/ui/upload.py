@@ -18,13 +18,21 @@ GENERATOR_CHOICES = [(t("Automatic (LLM when configured)"), "auto"), (t("Local, 
 POLL_SECONDS = 1.0
 
 
+def language_choices(services: Services) -> list[str]:
+    """auto, then the listed languages the model in use can transcribe (only en for an English-only
+    model), so the form never offers a choice that fails the job."""
+    known = getattr(services.library.transcriber, "languages", None)
+    hearable = set(known()) if known else set(LANGUAGES)
+    return ["auto"] + [code for code in LANGUAGES[1:] if code in hearable]
+
+
 def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
     gr.Markdown(t(UPLOAD_INTRO))
     with gr.Row():
         upload = gr.File(label=t("Video or audio"), file_types=MEDIA_TYPES, type="filepath", scale=3)
         with gr.Column(scale=2):
-            language = gr.Dropdown(choices=list(LANGUAGES), value="auto", label=t("Spoken language"),
-                                   allow_custom_value=True)
+            language = gr.Dropdown(choices=language_choices(services), value="auto",
+                                   label=t("Spoken language"), allow_custom_value=True)
             generator = gr.Radio(choices=GENERATOR_CHOICES, value="auto", label=t("Chapter writer"))
             max_chapters = gr.Number(value=0, precision=0, minimum=0,
                                      label=t("Maximum chapters (0: no limit)"))

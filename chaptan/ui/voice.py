@@ -116,7 +116,9 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
         for chunk in assistant.speak_sentences(pieces(), voice_name or ""):
             history[-1] = {"role": "assistant", "content": linkify(reply["text"])}
             yield history, chunk, gr.skip(), gr.skip(), gr.skip()
-        history[-1] = {"role": "assistant", "content": linkify(reply["text"]) or "…"}
+        note = assistant.unspoken_note(reply["text"]) if reply["text"].strip() else ""
+        text = f"{reply['text']}\n\n{note}" if note else reply["text"]
+        history[-1] = {"role": "assistant", "content": linkify(text) or "…"}
         yield history, gr.skip(), gr.skip(), gr.skip(), memory_note(req, language_of(request))
 
     turn_inputs = [spoken, typed, video, voice, chat]
@@ -152,7 +154,8 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
             raise ChaptanError("give a recording or a text question")
         result = assistant.turn(req, audio=audio or None, text=text or "", job_id=(job_id or "").strip(),
                                 voice=(voice_name or "").strip())
-        return result.user_text, result.reply_text, result.reply_audio
+        # A reply no installed voice speaks has no audio (its text says so).
+        return result.user_text, result.reply_text, result.reply_audio if result.voice else None
 
     api_trigger.click(voice_turn, [api_audio, api_text, api_job, api_voice],
                       [out_user, out_reply, out_audio], api_name="voice_turn", **group)
