@@ -515,9 +515,9 @@ def _split(item: _Spoken, max_seconds: float) -> list[_Spoken]:
     for i in range(1, len(words)):
         before = words[i - 1].text.strip()
         score = words[i].start - words[i - 1].end
-        if before.endswith((".", "?", "!")):
+        if before.endswith((".", "?", "!", "。", "？", "！")):
             score += 2.0
-        elif before.endswith((",", ";", ":")):
+        elif before.endswith((",", ";", ":", "、", "，", "；")):
             score += 0.5
         # Prefer cuts near the middle so recursion stays shallow and pieces stay even.
         middle = (seg.start + seg.end) / 2

@@ -90,6 +90,28 @@ JA_TOPICS = (
     "相手のゴールにボールを蹴り込みます。",
 )
 
+# A Japanese explainer of five announced topics, 15 to 30 s each with the Kokoro voice; each pair is
+# (the topic's key term and its reading in kana, which Whisper may write instead; its paragraph).
+JA_FIVE_TOPICS = (
+    (("味噌汁", "みそしる"),
+     "最初は味噌汁の作り方です。鍋に水と昆布を入れて、出汁を取ります。豆腐とわかめを入れて、"
+     "火を止めてから味噌を溶かします。味噌汁は沸騰させないのがこつです。"),
+    (("富士山", "ふじさん"),
+     "二つ目は富士山の話です。富士山は日本で一番高い山で、高さは三千七百七十六メートルです。"
+     "夏になると、たくさんの人が富士山に登ります。山頂から見る日の出はとても美しいです。"
+     "富士山は昔から絵や歌にもよく描かれてきました。"),
+    (("新幹線", "しんかんせん"),
+     "三つ目は新幹線です。新幹線は時速三百キロ近くで走る高速鉄道です。東京から大阪まで、"
+     "新幹線なら二時間半ほどで着きます。新幹線はとても時間に正確なことで有名です。"),
+    (("確定申告", "かくていしんこく"),
+     "四つ目は確定申告の準備です。確定申告では、一年間の収入と経費をまとめて税務署に届けます。"
+     "領収書は日付ごとに整理しておきましょう。確定申告の期限は毎年三月十五日ごろです。"
+     "早めに準備すると、確定申告は楽になります。"),
+    (("桜", "さくら"),
+     "最後は桜です。春になると、日本中で桜の花が咲きます。人々は桜の木の下でお花見をして、"
+     "お弁当を食べます。桜の花はすぐに散ってしまうので、とても大切にされています。"),
+)
+
 
 @dataclass(frozen=True)
 class SpokenMedia:
@@ -124,17 +146,23 @@ def speak(paragraphs: tuple[str, ...], *, pause: float = 1.5,
     return np.concatenate(parts), starts
 
 
-def speak_japanese(paragraphs: tuple[str, ...] = JA_TOPICS, *, pause: float = 1.5) -> np.ndarray:
+def speak_japanese(paragraphs: tuple[str, ...] = JA_TOPICS, *,
+                   pause: float = 1.5) -> tuple[np.ndarray, list[float]]:
     """int16 mono Japanese speech at SAMPLE_RATE from the bundled Kokoro voice (24 kHz, resampled),
-    paragraphs `pause` seconds apart. Kokoro has no random noise: the same text, the same samples."""
+    paragraphs `pause` seconds apart, and the time each paragraph starts. Kokoro has no random
+    noise: the same text, the same samples."""
     from chaptan.tts import KokoroJapaneseVoice
 
     voice = KokoroJapaneseVoice()
     gap = np.zeros(int(pause * SAMPLE_RATE), dtype=np.int16)
-    parts = [gap[:SAMPLE_RATE // 2]]
+    parts, starts, position = [gap[:SAMPLE_RATE // 2]], [], 0.5
     for text in paragraphs:
-        parts += [resample(voice.synthesize(text), voice.sample_rate), gap]
-    return np.concatenate(parts)
+        audio = resample(voice.synthesize(text), voice.sample_rate)
+        audible = np.flatnonzero(np.abs(audio) > 500)
+        starts.append(position + (audible[0] / SAMPLE_RATE if audible.size else 0.0))
+        parts += [audio, gap]
+        position += (audio.shape[0] + gap.shape[0]) / SAMPLE_RATE
+    return np.concatenate(parts), starts
 
 
 def resample(audio: np.ndarray, rate: int) -> np.ndarray:
@@ -227,7 +255,12 @@ def _made(folder: Path, name: str) -> object:
     if name == "six":
         return spoken_video(folder / "six.mp4", tuple(text for _, text in SIX_TOPICS))
     if name == "japanese":
-        return write_video(folder / "japanese.mp4", speak_japanese())
+        return write_video(folder / "japanese.mp4", speak_japanese()[0])
+    if name == "japanese-five":
+        audio, starts = speak_japanese(tuple(text for _, text in JA_FIVE_TOPICS))
+        write_video(folder / "japanese-five.mp4", audio)
+        return SpokenMedia(folder / "japanese-five.mp4", tuple(starts), audio.shape[0] / SAMPLE_RATE,
+                           tuple(text for _, text in JA_FIVE_TOPICS))
     if name == "short":
         return speak(("Hello there. This is a short test of the transcription.",))[0]
     talk = _made(folder, "talk")
@@ -262,6 +295,11 @@ def short_speech(tmp_path_factory) -> np.ndarray:
 def japanese_video(tmp_path_factory) -> Path:
     """JA_TOPICS spoken by the Kokoro voice, as an H.264 + AAC mp4 (about 40 s)."""
     return _made(media_folder(tmp_path_factory), "japanese")
+
+
+def japanese_five_topic_video(tmp_path_factory) -> SpokenMedia:
+    """JA_FIVE_TOPICS spoken by the Kokoro voice, as an H.264 + AAC mp4."""
+    return _made(media_folder(tmp_path_factory), "japanese-five")
 
 
 def bad_file(tmp_path_factory, kind: str) -> Path:

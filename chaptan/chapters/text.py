@@ -41,8 +41,12 @@ def words(text: str) -> list[str]:
 
 
 def stem(word: str) -> str:
-    # A light plural fold so "variables" and "variable" count as one topic word.
-    if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
+    # A light plural fold so "volcanoes", "bees" and "variables" count as their singulars.
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("oes", "ses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
 

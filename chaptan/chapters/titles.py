@@ -40,6 +40,9 @@ TEXT_CHARS = 4000
 # A second phrase joins the title ("Bread and yeast") only when the chapter says it this often.
 SECOND_PHRASE_COUNT = 3
 
+# The particles that tie two nouns into one phrase (「味噌汁の作り方」): never a phrase's first or last word.
+_PARTICLES = frozenset({"の", "的"})
+
 _lock = threading.Lock()
 
 
@@ -93,6 +96,8 @@ def _phrases(texts: tuple[str, ...], language: str) -> tuple[Counter[Key], dict[
             for size in (1, 2, 3):
                 for i in range(len(run) - size + 1):
                     piece = run[i:i + size]
+                    if piece[0][0] in _PARTICLES or piece[-1][0] in _PARTICLES:
+                        continue
                     key = tuple(base for _, base in piece)
                     if language in ("ja", "zh") and len("".join(key)) < 2:
                         continue
@@ -132,21 +137,15 @@ def _japanese_runs(text: str) -> list[list[tuple[str, str]]]:
     """Noun compounds, with の joining two of them (「味噌汁の作り方」)."""
     with _lock:
         morphemes = [(m.surface(), m.part_of_speech()) for m in _sudachi().tokenize(text)]
-    runs: list[list[tuple[str, str]]] = []
-    run: list[tuple[str, str]] = []
+    keep: list[bool] = []
     for i, (surface, pos) in enumerate(morphemes):
-        noun = pos[0] == "名詞" and pos[1] not in ("数詞",) and pos[2] != "副詞可能" and len(surface) > 0
-        suffix = pos[0] == "接尾辞" and pos[1] == "名詞的" and run
-        linking_no = (surface == "の" and run and i + 1 < len(morphemes) and morphemes[i + 1][1][0] == "名詞")
-        if noun or suffix or linking_no:
-            run.append((surface, surface))
-            continue
-        if run:
-            runs.append(_trim_particles(run, "の"))
-        run = []
-    if run:
-        runs.append(_trim_particles(run, "の"))
-    return [r for r in runs if r]
+        after_noun = bool(keep) and keep[-1]
+        noun = pos[0] == "名詞" and pos[1] != "数詞" and pos[2] != "副詞可能"
+        suffix = pos[0] == "接尾辞" and pos[1] == "名詞的" and after_noun
+        next_is_noun = i + 1 < len(morphemes) and morphemes[i + 1][1][0] == "名詞"
+        linking = surface == "の" and after_noun and next_is_noun
+        keep.append(noun or suffix or linking)
+    return _runs_of([m for m, _ in morphemes], keep)
 
 
 @cache
@@ -165,20 +164,31 @@ def _chinese_runs(text: str) -> list[list[tuple[str, str]]]:
     """Noun compounds (「融资困境」), with 的 joining two of them."""
     with _lock:
         tokens = [(t.word, t.flag) for t in _jieba().cut(text)]
+    keep: list[bool] = []
+    for i, (word, flag) in enumerate(tokens):
+        after_noun = bool(keep) and keep[-1]
+        noun = flag in _CHINESE_NOUN and (len(word) > 1 or after_noun)
+        linking = word == "的" and after_noun and i + 1 < len(tokens) and tokens[i + 1][1] in _CHINESE_NOUN
+        keep.append(noun or linking)
+    return _runs_of([w for w, _ in tokens], keep)
+
+
+def _runs_of(tokens: list[str], keep: list[bool]) -> list[list[tuple[str, str]]]:
+    """The runs of kept tokens (each its own base form), without a particle at either end."""
     runs: list[list[tuple[str, str]]] = []
     run: list[tuple[str, str]] = []
-    for i, (word, flag) in enumerate(tokens):
-        noun = flag in _CHINESE_NOUN and len(word) > 1 or (flag in ("n", "nz") and run)
-        linking = word == "的" and run and i + 1 < len(tokens) and tokens[i + 1][1] in _CHINESE_NOUN
-        if noun or linking:
-            run.append((word, word))
+    for token, kept in zip(tokens + [""], keep + [False]):
+        if kept:
+            run.append((token, token))
             continue
+        while run and run[-1][0] in _PARTICLES:
+            run.pop()
+        while run and run[0][0] in _PARTICLES:
+            run.pop(0)
         if run:
-            runs.append(_trim_particles(run, "的"))
+            runs.append(run)
         run = []
-    if run:
-        runs.append(_trim_particles(run, "的"))
-    return [r for r in runs if r]
+    return runs
 
 
 def _by_meaning(ranked: list[Key], weight, surface: dict[Key, Counter[str]], text: str) -> list[Key]:
@@ -192,14 +202,6 @@ def _by_meaning(ranked: list[Key], weight, surface: dict[Key, Counter[str]], tex
     weights = np.array([weight(k) for k in ranked])
     combined = weights / max(weights.max(), 1e-9) + MEANING_WEIGHT * (closeness - closeness.mean())
     return [ranked[i] for i in np.argsort(-combined, kind="stable")]
-
-
-def _trim_particles(run: list[tuple[str, str]], particle: str) -> list[tuple[str, str]]:
-    while run and run[-1][0] == particle:
-        run = run[:-1]
-    while run and run[0][0] == particle:
-        run = run[1:]
-    return run
 
 
 @lru_cache(maxsize=4)
@@ -219,7 +221,7 @@ def _best_phrases(counts: Counter[Key], surface: dict[Key, Counter[str]],
     if not counts:
         return
     df, total = frequency
-    particles = {"の", "的"}
+    particles = _PARTICLES
 
     def weight(key: Key) -> float:
         content = [w for w in key if w not in particles] or list(key)
