@@ -26,14 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import STOPWORDS
+from .text import SENTENCE_END, STOPWORDS
 
 WEIGHTS_FILE = Path(__file__).with_name("cue_weights.json")
 # The neighbours whose wording is read, as feature prefixes: the segment before, at and after.
 POSITIONS = ("before", "at", "after")
 MAX_GRAM = 3
 _TOKEN = re.compile(r"[a-z']+")
-_SENTENCE_END = tuple(".?!。？！")
 QUESTION = "<?>"
 # Silence before a segment, in seconds, that counts as a pause and as a long one.
 PAUSE_SECONDS = (1.0, 2.5)
@@ -42,7 +41,7 @@ PAUSE_SECONDS = (1.0, 2.5)
 def skeleton(text: str) -> list[str]:
     """The segment's function words in order, content words as X, with sentence edges marked."""
     tokens = ["<s>"] + [w if w in STOPWORDS else "X" for w in _TOKEN.findall(text.lower())]
-    if text.rstrip().rstrip("\"'”」』)").endswith(_SENTENCE_END):
+    if text.rstrip().rstrip("\"'”」』)").endswith(SENTENCE_END):
         tokens.append("</s>")
     return tokens
 

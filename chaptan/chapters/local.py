@@ -14,7 +14,6 @@ towards the side its neighbouring sentences clearly belong to.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -26,7 +25,7 @@ from . import embedding
 from .count import CountModel, shipped_count
 from .cues import CueModel, shipped_model
 from .model import ChapterOptions, Proposal
-from .text import is_cjk, topic_terms
+from .text import CJK_SENTENCE_SPACE, SENTENCE_END, is_cjk, topic_terms
 from .titles import title_for_span
 from .windows import window_sums
 
@@ -48,10 +47,6 @@ CUE_WEIGHT = 0.15
 # podcasts' transcript lines (which often begin mid-sentence) and hurts the short clips' ASR
 # segments; 0.1 is the best balance of the two (0.05: short clips F1@5s -0.03, 0.2: podcasts -0.04).
 CLEAR_LEANING = 0.1
-
-_SENTENCE_END = tuple(".?!。？！")
-# A space between two CJK characters: Whisper's sentence break in Japanese and Chinese.
-_CJK_SPACE = re.compile(r"(?<=[\u3040-\u30ff\u3400-\u9fff]) +(?=[\u3040-\u30ff\u3400-\u9fff])")
 
 Embedder = Callable[[Sequence[str]], np.ndarray]
 
@@ -144,11 +139,11 @@ def _sentences(transcript: Transcript) -> tuple[Segment, ...]:
             cuts = [i for i in range(1, len(words)) if _sentence_break(words[i - 1].text, words[i].text)]
             for a, b in zip([0] + cuts, cuts + [len(words)]):
                 piece = words[a:b]
-                if "".join(w.text for w in piece).strip():
-                    units.append(Segment(piece[0].start, piece[-1].end,
-                                         "".join(w.text for w in piece).strip(), piece))
+                piece_text = "".join(w.text for w in piece).strip()
+                if piece_text:
+                    units.append(Segment(piece[0].start, piece[-1].end, piece_text, piece))
             continue
-        pieces = [p for p in _CJK_SPACE.split(text) if p.strip()]
+        pieces = [p for p in CJK_SENTENCE_SPACE.split(text) if p.strip()]
         position, span = 0, max(segment.end - segment.start, 0.0)
         for piece in pieces:
             start = segment.start + span * position / len(text)
@@ -160,9 +155,9 @@ def _sentences(transcript: Transcript) -> tuple[Segment, ...]:
 
 def _sentence_break(word: str, following: str) -> bool:
     """Whether a sentence ends between two of Whisper's words."""
-    if word.rstrip().endswith(_SENTENCE_END):
+    if word.rstrip().endswith(SENTENCE_END):
         return True
-    return following.startswith(" ") and bool(_CJK_SPACE.search(word.strip()[-1:] + following))
+    return following.startswith(" ") and bool(CJK_SENTENCE_SPACE.search(word.strip()[-1:] + following))
 
 
 def _tfidf(texts: list[str], cjk: bool) -> np.ndarray:

@@ -6,7 +6,13 @@ import re
 
 # Chinese, Japanese and Korean script: these languages write no spaces between words, so we
 # compare them by character bigrams instead of words.
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_KANA_HAN = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = re.compile(f"[{_KANA_HAN}\uac00-\ud7af]")
+KANA = re.compile("[\u3040-\u30ff]")
+# A space between two Japanese or Chinese characters: Whisper's sentence break in those languages
+# (Korean spaces its words, so Hangul is not among them).
+CJK_SENTENCE_SPACE = re.compile(f"(?<=[{_KANA_HAN}]) +(?=[{_KANA_HAN}])")
+SENTENCE_END = tuple(".?!。？！")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 CJK_LANGUAGES = {"zh", "ja", "ko", "yue"}
 

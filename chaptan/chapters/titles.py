@@ -20,7 +20,7 @@ from functools import cache, lru_cache
 import numpy as np
 
 from ..transcript import Transcript
-from .text import STOPWORDS, is_cjk, stem, words
+from .text import KANA, STOPWORDS, is_cjk, stem, words
 
 TITLE_CHARS = 60
 # What creators call the opening, per language; and the words that open a talk with a greeting.
@@ -79,7 +79,7 @@ def _language(code: str, texts: list[str], cjk: bool) -> str:
         return base
     # No language code: kana means Japanese.
     sample = "".join(texts[:20])
-    return "ja" if re.search(r"[\u3040-\u30ff]", sample) else "zh"
+    return "ja" if KANA.search(sample) else "zh"
 
 
 Key = tuple[str, ...]
