@@ -87,6 +87,7 @@ class Settings:
     system_prompt: str = ""
     memory_tokens: int = 2000
     seats: int = 10
+    seat_idle_seconds: float = 300.0
     # S3 mirror
     s3_bucket: str = ""
     s3_prefix: str = "chaptan/"
@@ -129,6 +130,7 @@ class Settings:
             system_prompt=_env("CHAPTAN_SYSTEM_PROMPT"),
             memory_tokens=_env_int("CHAPTAN_MEMORY_TOKENS", 2000),
             seats=max(1, _env_int("CHAPTAN_SEATS", 10)),
+            seat_idle_seconds=float(max(10, _env_int("CHAPTAN_SEAT_IDLE_SECONDS", 300))),
             s3_bucket=_env("CHAPTAN_S3_BUCKET"),
             s3_prefix=prefix,
         )

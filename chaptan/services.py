@@ -16,6 +16,7 @@ from .chat.assistant import Assistant
 from .config import Settings
 from .jobs import JobRunner
 from .mail import send_job_email
+from .seats import SeatRoom
 from .storage import ArtifactStore
 from .store import Job, Store
 from .transcribe import SpeechToText, WhisperTranscriber
@@ -38,6 +39,7 @@ class Services:
     library: VideoLibrary
     runner: JobRunner
     assistant: Assistant
+    seats: SeatRoom
     mirror: S3Mirror | None = None
 
     def start(self) -> str | None:
@@ -74,7 +76,9 @@ def build_services(settings: Settings, transcriber: SpeechToText | None = None) 
                        on_finish=lambda job: services._job_finished(job))
     library.runner = runner
     assistant = Assistant(settings, store, library, transcriber, VoiceRegistry(settings.models_dir))
-    services = Services(settings, store, Accounts(store), artifacts, library, runner, assistant, mirror)
+    seats = SeatRoom(settings.seats, settings.seat_idle_seconds)
+    services = Services(settings, store, Accounts(store), artifacts, library, runner, assistant, seats,
+                        mirror)
     return services
 
 

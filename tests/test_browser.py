@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_harness import ALICE, running_app
+from tests.app_harness import ALICE, BOB, running_app
 from tests.media_factory import TOPICS, spoken_video
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -176,3 +176,58 @@ def test_a_japanese_browser_gets_japanese_tables_choices_and_notes(browser, tmp_
 
         page.get_by_role("tab", name="Chaptan と話す").click()
         expect(page.get_by_text("記憶：メッセージ 0 件", exact=False)).to_be_visible()
+
+
+def sign_in(page, url: str, user: tuple[str, str]) -> None:
+    page.goto(url)
+    page.locator("input[type=text]").first.fill(user[0])
+    page.locator("input[type=password]").fill(user[1])
+    page.get_by_role("button", name="Login").click()
+    sync_api.expect(page.get_by_text(f"Signed in as {user[0]}")).to_be_visible()
+
+
+def test_voice_seats_per_person_a_visible_line_and_a_second_tab_that_can_take_the_seat(browser, tmp_path):
+    """CHAPTAN_SEATS=1: alice is seated, bob waits as number 1 and is seated by himself when alice
+    leaves the tab; alice's second tab takes no seat, is refused a turn, and can move the seat."""
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with running_app(tmp_path / "data", seats=1) as app:
+        alice_browser = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+        bob_browser = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+        first = alice_browser.new_page()
+        first.set_default_timeout(UI_TIMEOUT_MS)
+        sign_in(first, app.url, ALICE)
+        first.get_by_role("tab", name="Talk to Chaptan").click()
+        expect(first.get_by_text("You have a seat in the voice chat.")).to_be_visible()
+
+        bob = bob_browser.new_page()
+        bob.set_default_timeout(UI_TIMEOUT_MS)
+        sign_in(bob, app.url, BOB)
+        bob.get_by_role("tab", name="Talk to Chaptan").click()
+        expect(bob.get_by_text("you are number 1 in line", exact=False)).to_be_visible()
+        with pytest.raises(Exception, match="All 1 voice-chat seats are taken"):
+            app.client(BOB).predict(None, "hello", "", "", api_name="/voice_turn")
+
+        second = alice_browser.new_page()  # the same person, signed in by the same cookie
+        second.set_default_timeout(UI_TIMEOUT_MS)
+        second.goto(app.url)
+        second.get_by_role("tab", name="Talk to Chaptan").click()
+        expect(second.get_by_text("Your seat is in use in another tab or browser.")).to_be_visible()
+        second.get_by_placeholder("Your question").fill("hello")
+        second.get_by_role("button", name="Send").click()
+        expect(second.get_by_text("move it here first", exact=False)).to_be_visible()
+        expect(second.get_by_placeholder("Your question")).to_have_value("hello")  # nothing lost
+
+        second.get_by_role("button", name="Move the seat here").click()
+        expect(second.get_by_text("You have a seat in the voice chat.")).to_be_visible()
+        expect(first.get_by_text("Your seat is in use in another tab or browser.")).to_be_visible()
+        shoot(bob, "voice-seat-waiting.png", tmp_path)
+
+        second.get_by_role("tab", name="My videos").click()  # alice leaves the room
+        expect(bob.get_by_text("You have a seat in the voice chat.")).to_be_visible()
+        assert app.services.seats.occupancy() == (1, 0)
+        bob.close()  # closing the page frees the seat (Gradio's unload event)
+        deadline = time.monotonic() + 30
+        while app.services.seats.occupancy() != (0, 0) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert app.services.seats.occupancy() == (0, 0)

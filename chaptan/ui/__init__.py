@@ -36,15 +36,16 @@ def build_app(services: Services) -> gr.Blocks:
             who = gr.Markdown(elem_id="chaptan-user")
             gr.Button(t("Log out"), link="/logout", size="sm", scale=0, min_width=100)
         with gr.Tabs():
-            with gr.Tab(t("Upload & chapter")):
+            with gr.Tab(t("Upload & chapter")) as upload_tab:
                 build_upload_tab(demo, services, heavy)
-            with gr.Tab(t("My videos")):
+            with gr.Tab(t("My videos")) as library_tab:
                 build_library_tab(demo, services, heavy)
-            with gr.Tab(t("Chapter editor")):
+            with gr.Tab(t("Chapter editor")) as editor_tab:
                 build_editor_tab(demo, services)
-            with gr.Tab(t("Talk to Chaptan")):
-                build_voice_tab(demo, services)
-            build_admin_tab(demo, services)
+            with gr.Tab(t("Talk to Chaptan")) as voice_tab:
+                wire_seat = build_voice_tab(demo, services)
+            admin_tab = build_admin_tab(demo, services)
+        wire_seat(voice_tab, [upload_tab, library_tab, editor_tab, admin_tab])
         build_api(services, heavy, submit)
 
         def greet(request: gr.Request) -> str:

@@ -23,7 +23,7 @@ def _admin(services: Services, request: gr.Request) -> Requester:
     return req
 
 
-def build_admin_tab(demo: gr.Blocks, services: Services) -> None:
+def build_admin_tab(demo: gr.Blocks, services: Services) -> gr.Tab:
     with gr.Tab(t("Admin"), visible=False) as tab:
         users = gr.Dataframe(headers=USER_HEADERS, interactive=False, label=t("Users"))
         refresh = gr.Button(t("Refresh"), size="sm")
@@ -93,3 +93,4 @@ def build_admin_tab(demo: gr.Blocks, services: Services) -> None:
         return gr.Tab(visible=True), table(request)
 
     demo.load(on_load, None, [tab, users], api_visibility="private")
+    return tab

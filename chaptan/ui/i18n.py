@@ -27,6 +27,8 @@ LOGIN_MESSAGE = ("<b>Chaptan</b> · チャプたん: sign in to chapter your vid
 ASK_PLACEHOLDER = "Ask about one of your videos, e.g. “When do I talk about the budget?” — or just say hello."
 
 JA = {
+    "Move the seat here": "席をここに移す",
+    "Take a seat": "席に着く",
     HEADER: "# Chaptan · チャプたん\nあなたの動画にチャプターを。すべて自分のマシンの中で。",
     UPLOAD_INTRO: ("動画または音声ファイルをアップロードすると、Chaptan が文字起こしして YouTube 用の"
                    "チャプターを作ります。このページを閉じても処理は続き、**マイ動画** に表示されます。"),
@@ -123,6 +125,8 @@ JA = {
 }
 
 ZH_TW = {
+    "Move the seat here": "把座位移到這裡",
+    "Take a seat": "入座",
     HEADER: "# Chaptan · チャプたん\n為你的影片加上章節，全部在你自己的電腦上完成。",
     UPLOAD_INTRO: ("上傳影片或音訊檔，Chaptan 會轉錄內容並產生 YouTube 章節。關閉此頁面後工作仍會繼續，"
                    "並顯示在 **我的影片** 中。"),
@@ -220,6 +224,20 @@ ZH_TW = {
 # whole, and the values (times, row numbers, file names) are carried into the translation. Exact keys
 # win; templates are tried in order, so a specific one goes before a general one it would also fit.
 RUNTIME_JA = {
+    "You have a seat in the voice chat.": "音声チャットの席に着いています。",
+    "All seats are taken ({seats}): you are number {position} in line. This updates by itself.":
+        "{seats} 席すべてが埋まっています。あなたは {position} 番目です（自動で更新されます）。",
+    "Your seat is in use in another tab or browser.": "あなたの席は別のタブかブラウザで使われています。",
+    "You have no seat in the voice chat (it is freed after a while without questions).":
+        "音声チャットの席がありません（しばらく質問がないと席は空けられます）。",
+    "Your voice-chat seat is in use in another tab or browser; move it here first.":
+        "音声チャットの席は別のタブかブラウザで使われています。先にこちらへ移してください。",
+    "Waiting for a voice-chat seat: you are number {position}.":
+        "音声チャットの席を待っています。あなたは {position} 番目です。",
+    "You have no voice-chat seat (freed after a while without questions): take a seat first.":
+        "音声チャットの席がありません（質問がない間に空けられました）。先に「席に着く」を押してください。",
+    "All {seats} voice-chat seats are taken and {waiting} waiting; try again later.":
+        "音声チャットの {seats} 席はすべて埋まり、{waiting} 人が待っています。後でお試しください。",
     "Signed in as **{user}**": "**{user}** でログイン中",
     "Too many failed sign-ins from your address: try again in {seconds} seconds.":
         "この接続元からのログイン失敗が多すぎます。{seconds} 秒後にもう一度お試しください。",
@@ -334,6 +352,20 @@ RUNTIME_JA = {
 }
 
 RUNTIME_ZH_TW = {
+    "You have a seat in the voice chat.": "你已在語音聊天中入座。",
+    "All seats are taken ({seats}): you are number {position} in line. This updates by itself.":
+        "{seats} 個座位都已坐滿：你排在第 {position} 位（會自動更新）。",
+    "Your seat is in use in another tab or browser.": "你的座位正在另一個分頁或瀏覽器中使用。",
+    "You have no seat in the voice chat (it is freed after a while without questions).":
+        "你在語音聊天中沒有座位（一段時間沒有提問，座位就會讓出）。",
+    "Your voice-chat seat is in use in another tab or browser; move it here first.":
+        "你的語音聊天座位正在另一個分頁或瀏覽器中使用，請先把它移到這裡。",
+    "Waiting for a voice-chat seat: you are number {position}.":
+        "正在等待語音聊天座位：你排在第 {position} 位。",
+    "You have no voice-chat seat (freed after a while without questions): take a seat first.":
+        "你沒有語音聊天座位（一段時間沒有提問，座位已讓出），請先按「入座」。",
+    "All {seats} voice-chat seats are taken and {waiting} waiting; try again later.":
+        "語音聊天的 {seats} 個座位都已坐滿，另有 {waiting} 人在等待，請稍後再試。",
     "Signed in as **{user}**": "已登入：**{user}**",
     "Too many failed sign-ins from your address: try again in {seconds} seconds.":
         "你的位址登入失敗次數過多，請在 {seconds} 秒後再試。",

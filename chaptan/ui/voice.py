@@ -1,26 +1,30 @@
 """Talk to Chaptan: ask by voice or text about your videos; the answer is shown and spoken.
 
-Every event here shares the "voice" concurrency group with the seat limit set on each, so at most
-CHAPTAN_SEATS turns run at once; the rest wait in Gradio's queue and see their position.
+Two limits, both CHAPTAN_SEATS: who is in the room (a seat per person, see chaptan/seats.py: taken when
+the tab opens, freed when the page leaves it, closes or idles), and how many turns run at once (every
+event here shares the "voice" concurrency group with that limit set on each).
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 import gradio as gr
 
 from ..chapters.formats import parse_timestamp
 from ..chat.assistant import CITATION
 from ..errors import ChaptanError
+from ..seats import SeatRefused, SeatState, SeatStatus
 from ..services import Services
 from .common import Player, api_errors, requester, user_errors, video_copy
-from .i18n import ASK_PLACEHOLDER, VOICE_NOTE, language_of, t, translate
+from .i18n import ASK_PLACEHOLDER, VOICE_NOTE, language_of, localized, t, translate
 
 VOICE_ID = "voice"
 CHAT_VIDEO_ID = "chaptan-chat-video"
 TURN_SECONDS = 120.0  # a turn longer than this is cut short, so a seat is never held forever
+SEAT_POLL_SECONDS = 2.0  # how often an open voice tab asks where it stands in line
 
 # Clicking a [mm:ss] citation in the chat seeks the player beside it.
 SEEK_JS = f"""
@@ -43,11 +47,30 @@ def linkify(text: str) -> str:
     return CITATION.sub(link, text)
 
 
-def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
+def seat_note(state: SeatState, language: str) -> str:
+    if state.status is SeatStatus.SEATED:
+        return translate("You have a seat in the voice chat.", language)
+    if state.status is SeatStatus.WAITING:
+        return translate(f"All seats are taken ({state.seats}): you are number {state.position} in line. "
+                         "This updates by itself.", language)
+    if state.status is SeatStatus.ELSEWHERE:
+        return translate("Your seat is in use in another tab or browser.", language)
+    return translate("You have no seat in the voice chat (it is freed after a while without "
+                     "questions).", language)
+
+
+def build_voice_tab(demo: gr.Blocks, services: Services) -> Callable[[gr.Tab, list[gr.Tab]], None]:
+    """The tab's content; returns how to wire the seat to the tab's opening and leaving, which needs
+    the Tab objects that build_app makes around it."""
     assistant = services.assistant
-    seats = services.settings.seats
-    group = {"concurrency_id": VOICE_ID, "concurrency_limit": seats}
+    room = services.seats
+    group = {"concurrency_id": VOICE_ID, "concurrency_limit": services.settings.seats}
     voices = [(f"{e.name} ({e.language})", e.name) for e in assistant.voices.entries]
+    with gr.Row():
+        seat = gr.Markdown(elem_id="chaptan-seat")
+        move_seat = gr.Button(t("Move the seat here"), visible=False, size="sm", scale=0, min_width=160)
+        take_seat = gr.Button(t("Take a seat"), visible=False, size="sm", scale=0, min_width=160)
+    seat_timer = gr.Timer(SEAT_POLL_SECONDS, active=False)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
             chat = gr.Chatbot(label=t("Chaptan"), height=420, buttons=["copy"],
@@ -91,11 +114,55 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
 
     video.change(on_video, [video], [player], api_visibility="private")
 
+    def seat_view(state: SeatState, request: gr.Request) -> tuple:
+        return (seat_note(state, language_of(request)),
+                gr.Button(visible=state.status is SeatStatus.ELSEWHERE),
+                gr.Button(visible=state.status is SeatStatus.OUT))
+
+    seat_outputs = [seat, move_seat, take_seat]
+
+    @user_errors
+    def on_open(request: gr.Request):
+        req = requester(services, request)
+        return (*seat_view(room.join(req.name, request.session_hash), request), gr.Timer(active=True))
+
+    @user_errors
+    def on_leave(request: gr.Request):
+        req = requester(services, request)
+        room.leave(req.name, request.session_hash)
+        return gr.Timer(active=False)
+
+    @user_errors
+    def on_seat_poll(request: gr.Request):
+        req = requester(services, request)
+        return seat_view(room.poll(req.name, request.session_hash), request)
+
+    @user_errors
+    def on_move_seat(request: gr.Request):
+        req = requester(services, request)
+        return seat_view(room.move_here(req.name, request.session_hash), request)
+
+    def on_page_closed(request: gr.Request):
+        if request is not None and request.username:
+            room.leave(request.username, request.session_hash)
+
+    seat_timer.tick(on_seat_poll, None, seat_outputs, api_visibility="private", show_progress="hidden")
+    for button in (move_seat, take_seat):
+        button.click(on_move_seat, None, seat_outputs, api_visibility="private")
+    demo.unload(on_page_closed)
+
     @user_errors
     def on_turn(audio: str | None, text: str, job_id: str, voice_name: str, history: list,
                 request: gr.Request):
         """Hear, then stream the reply into the chat and its speech sentence by sentence."""
         req = requester(services, request)
+        try:
+            room.take_turn(req.name, request.session_hash)
+        except SeatRefused as refusal:
+            # A refusal, not an error: the question stays in its box and the chat as it was.
+            gr.Warning(localized(str(refusal), request))
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
         started = time.monotonic()
         question = assistant.hear(audio) if audio else (text or "").strip()
         if not question:
@@ -152,8 +219,9 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
         req = requester(services, request)
         if not audio and not (text or "").strip():
             raise ChaptanError("give a recording or a text question")
-        result = assistant.turn(req, audio=audio or None, text=text or "", job_id=(job_id or "").strip(),
-                                voice=(voice_name or "").strip())
+        with room.seat_for_call(req.name):
+            result = assistant.turn(req, audio=audio or None, text=text or "",
+                                    job_id=(job_id or "").strip(), voice=(voice_name or "").strip())
         # A reply no installed voice speaks has no audio (its text says so).
         return result.user_text, result.reply_text, result.reply_audio if result.voice else None
 
@@ -167,3 +235,10 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> None:
         return memory_note(req)
 
     api_trigger.click(clear_memory, None, [out_note], api_name="clear_memory", **group)
+
+    def wire(voice_tab: gr.Tab, other_tabs: list[gr.Tab]) -> None:
+        voice_tab.select(on_open, None, [*seat_outputs, seat_timer], api_visibility="private")
+        for tab in other_tabs:
+            tab.select(on_leave, None, [seat_timer], api_visibility="private")
+
+    return wire
