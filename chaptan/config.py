@@ -91,6 +91,8 @@ class Settings:
     # S3 mirror
     s3_bucket: str = ""
     s3_prefix: str = "chaptan/"
+    # Celery workers (empty: jobs run in this process)
+    broker_url: str = ""
 
     @property
     def llm_configured(self) -> bool:
@@ -133,4 +135,5 @@ class Settings:
             seat_idle_seconds=float(max(10, _env_int("CHAPTAN_SEAT_IDLE_SECONDS", 300))),
             s3_bucket=_env("CHAPTAN_S3_BUCKET"),
             s3_prefix=prefix,
+            broker_url=_env("CHAPTAN_BROKER_URL"),
         )

@@ -28,6 +28,11 @@ class JobCancelled(Exception):
     """Raised out of a progress report when the job was deleted meanwhile; the runner drops the job."""
 
 
+class JobInterrupted(Exception):
+    """Raised by work that stops because the app shuts down while the job goes on elsewhere (on a
+    Celery worker): the job is left as it is, for the next start to pick up."""
+
+
 class ProgressReporter:
     """Callable `report(fraction, stage)` handed to the work function.
 
@@ -203,6 +208,9 @@ class JobRunner:
             self._work(job, ProgressReporter(self._store, job.id))
         except JobCancelled:
             log.info("job %s was deleted while it ran; dropped it", job.id)
+            return None
+        except JobInterrupted:
+            log.info("job %s goes on without this process; the next start follows it again", job.id)
             return None
         except ChaptanError as exc:
             return {"status": "failed", "error": str(exc) or type(exc).__name__}

@@ -25,9 +25,11 @@ from .videos import VideoLibrary
 
 if TYPE_CHECKING:
     from .s3 import S3Mirror
+    from .workers import RemoteWork
 
 log = logging.getLogger(__name__)
 DB_FILE = "chaptan.json"
+REMOTE_JOBS_IN_FLIGHT = 32  # jobs handed to Celery workers at once; the broker queues the rest
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Services:
     assistant: Assistant
     seats: SeatRoom
     mirror: S3Mirror | None = None
+    remote: RemoteWork | None = None  # jobs followed on Celery workers (CHAPTAN_BROKER_URL)
 
     def start(self) -> str | None:
         """Start the job workers (re-queuing jobs a crash left behind) and make sure an admin exists.
@@ -53,6 +56,8 @@ class Services:
         return password
 
     def stop(self) -> None:
+        if self.remote is not None:
+            self.remote.stop()  # the workers keep the jobs; the next start follows them again
         self.runner.stop(timeout=5)
         if self.mirror is not None:
             self.mirror.stop(timeout=10)  # after the runner, so its last writes reach the bucket
@@ -72,14 +77,29 @@ def build_services(settings: Settings, transcriber: SpeechToText | None = None) 
     transcriber = transcriber or WhisperTranscriber(settings=settings)
     library = VideoLibrary(settings, store, artifacts, transcriber=transcriber)
     services: Services
-    runner = JobRunner(store, library.process, workers=settings.workers,
+    remote = _remote_work(settings, store, library)
+    runner = JobRunner(store, remote or library.process, workers=_job_threads(settings),
                        on_finish=lambda job: services._job_finished(job))
     library.runner = runner
     assistant = Assistant(settings, store, library, transcriber, VoiceRegistry(settings.models_dir))
     seats = SeatRoom(settings.seats, settings.seat_idle_seconds)
     services = Services(settings, store, Accounts(store), artifacts, library, runner, assistant, seats,
-                        mirror)
+                        mirror, remote)
     return services
+
+
+def _remote_work(settings: Settings, store: Store, library: VideoLibrary) -> RemoteWork | None:
+    """With a broker, a job runner thread follows the job on a Celery worker instead of doing it."""
+    if not settings.broker_url:
+        return None
+    from .workers import RemoteWork, make_celery  # celery loads only when a broker is configured
+
+    return RemoteWork(make_celery(settings.broker_url), store, library.record_result)
+
+
+def _job_threads(settings: Settings) -> int:
+    # With workers, a runner thread only follows a remote task, so many jobs can be in flight.
+    return REMOTE_JOBS_IN_FLIGHT if settings.broker_url else settings.workers
 
 
 def _open_store(settings: Settings, db_path: Path) -> tuple[Store, S3Mirror | None]:

@@ -78,6 +78,8 @@ class Job:
     duration: float | None = None
     warnings: tuple[str, ...] = ()
     attempts: int = 0  # how many times a worker has started it
+    task_id: str = ""  # the Celery task running it, when jobs run on workers (CHAPTAN_BROKER_URL)
+    worker: str = ""  # the Celery worker that ran it
 
     def __post_init__(self) -> None:
         if self.status not in JOB_STATUSES:

@@ -134,24 +134,21 @@ class VideoLibrary:
         return job
 
     def process(self, job: Job, report) -> None:
-        """The job worker's work: transcribe, chapter, save. Runs in a background thread."""
-        from .pipeline import process_media
+        """The in-process job worker's work: transcribe, chapter, save. Runs in a background thread."""
+        transcript, result = transcribe_and_chapter(self.settings, self.artifacts, self.transcriber, job,
+                                                    self.source(job), report)
+        self.record_result(job, {"chapters": [c.to_dict() for c in result.chapters],
+                                 "generator": result.generator, "warnings": list(result.warnings),
+                                 "duration": transcript.duration, "language": transcript.language})
 
-        source = self.source(job)
-        options = ChapterOptions(max_chapters=job.max_chapters)
-        transcript, result = process_media(
-            source, settings=self.settings, language=job.language, generator=job.generator,
-            options=options, progress=report, transcriber=self.transcriber)
-        if not transcript.segments:
-            raise ChaptanError("no speech was found in this video's audio, so there is nothing to chapter")
-        report(0.99, "saving")
-        self.artifacts.write_text(job.owner, job.id, TRANSCRIPT_FILE,
-                                  json.dumps(transcript.to_dict(), ensure_ascii=False))
-        self.store.add_chapter_version(job.id, [c.to_dict() for c in result.chapters],
-                                       author=_pipeline_author(result.generator), base_version=None)
-        self.store.update_job(job.id, duration=transcript.duration, warnings=tuple(result.warnings),
+    def record_result(self, job: Job, result: dict) -> None:
+        """Save what a job's work returned (here or on a Celery worker): its first chapter version,
+        its real duration and language, its warnings. Only the app writes the database."""
+        self.store.add_chapter_version(job.id, result["chapters"],
+                                       author=_pipeline_author(result["generator"]), base_version=None)
+        self.store.update_job(job.id, duration=result["duration"], warnings=tuple(result["warnings"]),
                               language=job.language if job.language != "auto" else
-                              (transcript.language or "auto"))
+                              (result["language"] or "auto"))
 
     def job(self, requester: Requester, job_id: str) -> Job:
         job = self.store.get_job(str(job_id).strip())
@@ -201,7 +198,8 @@ class VideoLibrary:
     def summary(self, job: Job) -> dict:
         return {"job_id": job.id, "title": job.title, "owner": job.owner, "status": job.status,
                 "stage": job.stage, "progress": round(job.progress, 3), "error": job.error,
-                "duration": job.duration, "created": job.created, "language": job.language}
+                "duration": job.duration, "created": job.created, "language": job.language,
+                "worker": job.worker}
 
     def details(self, requester: Requester, job_id: str) -> dict:
         job = self.job(requester, job_id)
@@ -317,6 +315,23 @@ class VideoLibrary:
             dest = dest.with_suffix(".mkv" if info.has_video else ".mka")
             embed_chapters(source, chapters, dest)
         return dest
+
+
+def transcribe_and_chapter(settings: Settings, artifacts: ArtifactStore, transcriber, job: Job, source: Path,
+                           report) -> tuple[Transcript, ChapterResult]:
+    """Transcribe and chapter a job's upload and write its transcript into the artifact store: the
+    work itself, the same in the app's process and on a Celery worker."""
+    from .pipeline import process_media
+
+    transcript, result = process_media(
+        source, settings=settings, language=job.language, generator=job.generator,
+        options=ChapterOptions(max_chapters=job.max_chapters), progress=report, transcriber=transcriber)
+    if not transcript.segments:
+        raise ChaptanError("no speech was found in this video's audio, so there is nothing to chapter")
+    report(0.99, "saving")
+    artifacts.write_text(job.owner, job.id, TRANSCRIPT_FILE,
+                         json.dumps(transcript.to_dict(), ensure_ascii=False))
+    return transcript, result
 
 
 def _pipeline_author(generator: str) -> str:
