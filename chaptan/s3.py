@@ -1,10 +1,11 @@
 """The S3 mirror: a durable copy of the data dir for hosts whose disk does not survive (a Space, a GPU VM).
 
-Artifacts upload in one background thread, each retried with exponential backoff and again by a
-periodic sweep, so a slow or absent bucket never blocks or loses the local copy. Each artifact's state
-lives in the database's "mirror" table; the database itself goes up as `PREFIX/db/chaptan.json` a
-moment after each change. A fresh host restores that snapshot before opening the database and
-fetches media only when a job needs it.
+Artifacts upload in one background thread. A failed request is retried by botocore (its "standard"
+retry mode); an upload that still fails stays pending and is tried again by a periodic sweep, so a
+slow or absent bucket never blocks or loses the local copy. Each artifact's state lives in the
+database's "mirror" table; the database itself goes up as `PREFIX/db/chaptan.json` a moment after
+each change. A fresh host restores that snapshot before opening the database and fetches media only
+when a job needs it.
 
 boto3 is imported only by this module, which the app loads only when CHAPTAN_S3_BUCKET is set. Bucket
 access comes from the standard AWS_* variables (AWS_ENDPOINT_URL for MinIO, R2, B2 ...), read by boto3.
@@ -45,16 +46,21 @@ _DELETES_DOC = "pending"
 S3_ERRORS = (BotoCoreError, ClientError, Boto3Error, OSError)
 
 
-def make_client(retries: int = 3) -> Any:
+def make_client(max_attempts: int | None = None) -> Any:
     """An S3 client configured from the AWS_* variables.
 
+    Requests are retried by botocore's "standard" mode alone: exponential backoff with jitter, and a
+    retry quota that stops retrying while the bucket keeps failing (the mirror's sweep tries again
+    later). Its attempts per request are `max_attempts`, else AWS_MAX_ATTEMPTS, else botocore's 3.
     Checksums only "when required": MinIO, R2 and B2 reject the CRC headers newer botocore sends
     by default. A private session, because boto3's default one is not thread-safe to set up.
     """
+    retries: dict[str, Any] = {"mode": "standard"}
+    if max_attempts is not None:
+        retries["total_max_attempts"] = max_attempts
     config = Config(request_checksum_calculation="when_required",
                     response_checksum_validation="when_required",
-                    retries={"mode": "standard", "total_max_attempts": retries},
-                    connect_timeout=10, read_timeout=60)
+                    retries=retries, connect_timeout=10, read_timeout=60)
     return boto3.session.Session().client("s3", config=config)
 
 
@@ -118,15 +124,13 @@ class S3Mirror:
     only recorded as pending and `sync()` does the work in the calling thread."""
 
     def __init__(self, client: Any, bucket: str, prefix: str, data_dir: Path, store: Store, *,
-                 attempts: int = 4, backoff: float = 1.0, retry_interval: float = 30.0,
-                 snapshot_delay: float = 2.0, multipart_threshold: int = 8 * MIB):
+                 retry_interval: float = 30.0, snapshot_delay: float = 2.0,
+                 multipart_threshold: int = 8 * MIB):
         self.client = client
         self.bucket = bucket
         self.prefix = prefix
         self.root = Path(data_dir).resolve()
         self.store = store
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
         self.retry_interval = retry_interval
         self.snapshot_delay = snapshot_delay
         # Parts of at least 5 MiB, S3's minimum for all but the last part.
@@ -256,16 +260,16 @@ class S3Mirror:
                 report.unchanged += 1
                 if not _matches(self.store.get_doc(STATE_TABLE, key) or {}, path):
                     self._record(key, path, "done")
-            elif self._upload_with_retries(key):
+            elif self._upload(key):
                 report.uploaded.append(key)
             else:
                 report.failed[key] = (self.store.get_doc(STATE_TABLE, key) or {}).get("error", "")
         for prefix in self._pending_deletes():
-            self._delete_with_retries(prefix)
+            self._delete(prefix)
         if not self.store.path.exists():  # never replace the bucket's database with nothing
             return report
         try:
-            self._with_retries(self._put_snapshot)
+            self._put_snapshot()
             report.uploaded.append(DB_KEY)
         except S3_ERRORS as exc:
             report.failed[DB_KEY] = str(exc)
@@ -306,37 +310,27 @@ class S3Mirror:
                 kind, target = self._tasks.popleft()
                 if kind == "upload":
                     return lambda: self._upload_queued(target)
-                return lambda: self._delete_with_retries(target)
+                return lambda: self._delete(target)
             if self._snapshot_due is not None and self._snapshot_due <= now:
                 self._snapshot_due = None
                 return self._snapshot
             self._next_sweep = now + self.retry_interval
             return self.sweep
 
-    def _with_retries(self, action: Callable[[], None]) -> None:
-        """Run `action`, retrying S3 errors with exponential backoff; the last error propagates."""
-        for attempt in range(self.attempts):
-            try:
-                action()
-                return
-            except S3_ERRORS:
-                if attempt == self.attempts - 1 or self._stopping.wait(self.backoff * 2**attempt):
-                    raise
-
     def _upload_queued(self, key: str) -> None:
         # The sweep can queue a key again while its first upload is still running.
         path = self.root / key
         state = self.store.get_doc(STATE_TABLE, key)
         if not (state and path.exists() and _matches(state, path)):
-            self._upload_with_retries(key)
+            self._upload(key)
 
-    def _upload_with_retries(self, key: str) -> bool:
+    def _upload(self, key: str) -> bool:
         path = self.root / key
         if not path.exists():  # deleted (or replaced by a delete) since it was queued
             self.store.delete_doc(STATE_TABLE, key)
             return False
         try:
-            self._with_retries(lambda: self._put_file(key, path))
+            self._put_file(key, path)
         except S3_ERRORS as exc:
             previous = self.store.get_doc(STATE_TABLE, key) or {}
             self._record(key, path, "pending", error=str(exc), attempts=previous.get("attempts", 0) + 1)
@@ -351,7 +345,7 @@ class S3Mirror:
 
     def _snapshot(self) -> None:
         try:
-            self._with_retries(self._put_snapshot)
+            self._put_snapshot()
         except S3_ERRORS as exc:
             log.warning("could not upload the database snapshot (will retry): %s", exc)
             with self._cond:
@@ -367,9 +361,9 @@ class S3Mirror:
             return
         self.client.put_object(Bucket=self.bucket, Key=self.prefix + DB_KEY, Body=body)
 
-    def _delete_with_retries(self, prefix: str) -> None:
+    def _delete(self, prefix: str) -> None:
         try:
-            self._with_retries(lambda: self._delete_objects(prefix))
+            self._delete_objects(prefix)
         except S3_ERRORS as exc:
             log.warning("could not delete %s from the bucket (will retry): %s", prefix, exc)
             return

@@ -7,8 +7,10 @@ import argparse
 import json
 import os
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +31,7 @@ from chaptan.store import DB_FILE, Job, Store  # noqa: E402
 from chaptan.videos import Requester, VideoLibrary, VideoNotFound  # noqa: E402
 
 PREFIX = "chaptan/"
-FAST = {"attempts": 2, "backoff": 0.05, "retry_interval": 0.3, "snapshot_delay": 0.1}
+FAST = {"retry_interval": 0.3, "snapshot_delay": 0.1}
 
 
 def _free_port() -> int:
@@ -49,7 +51,8 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
     for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
                         ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")):
         monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE"):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE",
+                 "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
 
@@ -74,7 +77,7 @@ def settings(moto_port: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 def _mirror(settings: Settings, store: Store, **tuning) -> S3Mirror:
     options = {**FAST, **tuning}
-    return S3Mirror(make_client(retries=1), settings.s3_bucket, settings.s3_prefix, settings.data_dir,
+    return S3Mirror(make_client(max_attempts=1), settings.s3_bucket, settings.s3_prefix, settings.data_dir,
                     store, **options)
 
 
@@ -246,6 +249,49 @@ def test_outage_loses_nothing_and_retry_and_sync_mirror_everything(
     finally:
         server.terminate()
         server.wait(10)
+
+
+class _DeadEndpoint(socketserver.ThreadingTCPServer):
+    """Reads each request's first line and hangs up without answering, as a dying S3 endpoint does."""
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        super().__init__(("127.0.0.1", 0), _HangUp)
+
+
+class _HangUp(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.server.requests.append(self.rfile.readline().decode("latin-1").strip())
+
+
+def test_a_dead_endpoint_gets_botocores_attempts_only_and_the_upload_stays_pending(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    endpoint = _DeadEndpoint()
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    try:
+        _aws_env(monkeypatch, endpoint.server_address[1])
+        store = Store(tmp_path / DB_FILE)
+        # No sweep after the first, which runs at start: the upload is tried once, by botocore alone.
+        mirror = S3Mirror(make_client(), "dead", PREFIX, tmp_path, store, retry_interval=3600.0,
+                          snapshot_delay=0.1)
+        artifacts = ArtifactStore(tmp_path, mirror)
+        key = "users/alice/jobs/job1/transcript.json"
+        mirror.start()
+        try:
+            assert mirror.flush(15)
+            artifacts.write_text("alice", "job1", "transcript.json", "words")
+            _wait_until(lambda: (store.get_doc(STATE_TABLE, key) or {}).get("attempts") == 1)
+            assert mirror.flush(15)
+        finally:
+            mirror.stop(timeout=0.1)
+        puts = [line for line in endpoint.requests if line.startswith(f"PUT /dead/{PREFIX}{key}")]
+        assert len(puts) == 3  # botocore's standard mode, no second loop around it
+        assert [k for k, _ in mirror.pending()] == [key]  # kept, for the sweep to try again
+        assert (tmp_path / key).read_text() == "words"
+    finally:
+        endpoint.shutdown()
+        endpoint.server_close()
 
 
 def test_restore_into_an_empty_data_dir_then_fetch_media_lazily(settings: Settings, tmp_path: Path) -> None:
