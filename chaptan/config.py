@@ -91,6 +91,7 @@ class Settings:
     # S3 mirror
     s3_bucket: str = ""
     s3_prefix: str = "chaptan/"
+    s3_verify_interval: int = 900  # seconds between checks of the bucket's listing
     # Celery workers (empty: jobs run in this process)
     broker_url: str = ""
 
@@ -107,6 +108,9 @@ class Settings:
         prefix = _env("CHAPTAN_S3_PREFIX", "chaptan/")
         if prefix and not prefix.endswith("/"):
             prefix += "/"
+        verify_interval = _env_int("CHAPTAN_S3_VERIFY_INTERVAL", 900)
+        if verify_interval < 1:
+            raise ChaptanError(f"CHAPTAN_S3_VERIFY_INTERVAL must be 1 second or more, not {verify_interval}")
         return cls(
             data_dir=Path(_env("CHAPTAN_DATA_DIR", "data")),
             models_dir=Path(_env("CHAPTAN_MODELS_DIR", "models")),
@@ -135,5 +139,6 @@ class Settings:
             seat_idle_seconds=float(max(10, _env_int("CHAPTAN_SEAT_IDLE_SECONDS", 300))),
             s3_bucket=_env("CHAPTAN_S3_BUCKET"),
             s3_prefix=prefix,
+            s3_verify_interval=verify_interval,
             broker_url=_env("CHAPTAN_BROKER_URL"),
         )

@@ -1,10 +1,16 @@
 """The S3 mirror: a durable copy of the data dir for hosts whose disk does not survive (a Space, a GPU VM).
 
-Artifacts upload in one background thread, each retried with exponential backoff and again by a
-periodic sweep, so a slow or absent bucket never blocks or loses the local copy. Each artifact's state
-lives in the database's "mirror" table; the database itself goes up as `PREFIX/db/chaptan.json` a
-moment after each change. A fresh host restores that snapshot before opening the database and
-fetches media only when a job needs it.
+Artifacts upload in one background thread. A failed request is retried by botocore (its "standard"
+retry mode); an upload that still fails stays pending and is tried again by a periodic sweep, so a
+slow or absent bucket never blocks or loses the local copy. Each artifact's state lives in the
+database's "mirror" table; the database itself goes up as `PREFIX/db/chaptan.json` a moment after
+each change. A fresh host restores that snapshot before opening the database and fetches media only
+when a job needs it.
+
+The recorded state only says what was uploaded, not what the bucket still holds: a bucket can be
+emptied or replaced. So the worker also checks the state against the bucket's listing at start and
+every `verify_interval` seconds: what the bucket lost is uploaded again from the local copy, and
+what neither side has any more is recorded as "lost" and logged by name.
 
 boto3 is imported only by this module, which the app loads only when CHAPTAN_S3_BUCKET is set. Bucket
 access comes from the standard AWS_* variables (AWS_ENDPOINT_URL for MinIO, R2, B2 ...), read by boto3.
@@ -38,23 +44,30 @@ log = logging.getLogger(__name__)
 
 MIB = 1024 * 1024
 DB_KEY = f"db/{DB_FILE}"
-STATE_TABLE = "mirror"  # one document per artifact key: {"state", "size", "mtime", "error", "attempts"}
+# One document per artifact key: {"state", "size", "mtime", "error", "attempts"}; state is "pending",
+# "done" (in the bucket as it is here, or only in the bucket) or "lost" (neither here nor there).
+STATE_TABLE = "mirror"
 DELETES_TABLE = "mirror_deletes"  # one document listing the prefixes whose deletion still has to happen
 _DELETES_DOC = "pending"
 # Everything a bucket or the network can throw at us; the local copy stays authoritative either way.
 S3_ERRORS = (BotoCoreError, ClientError, Boto3Error, OSError)
 
 
-def make_client(retries: int = 3) -> Any:
+def make_client(max_attempts: int | None = None) -> Any:
     """An S3 client configured from the AWS_* variables.
 
+    Requests are retried by botocore's "standard" mode alone: exponential backoff with jitter, and a
+    retry quota that stops retrying while the bucket keeps failing (the mirror's sweep tries again
+    later). Its attempts per request are `max_attempts`, else AWS_MAX_ATTEMPTS, else botocore's 3.
     Checksums only "when required": MinIO, R2 and B2 reject the CRC headers newer botocore sends
     by default. A private session, because boto3's default one is not thread-safe to set up.
     """
+    retries: dict[str, Any] = {"mode": "standard"}
+    if max_attempts is not None:
+        retries["total_max_attempts"] = max_attempts
     config = Config(request_checksum_calculation="when_required",
                     response_checksum_validation="when_required",
-                    retries={"mode": "standard", "total_max_attempts": retries},
-                    connect_timeout=10, read_timeout=60)
+                    retries=retries, connect_timeout=10, read_timeout=60)
     return boto3.session.Session().client("s3", config=config)
 
 
@@ -63,6 +76,15 @@ class SyncReport:
     uploaded: list[str] = field(default_factory=list)
     unchanged: int = 0
     failed: dict[str, str] = field(default_factory=dict)
+    lost: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Verification:
+    """What a check of the recorded state against the bucket's listing found."""
+    reupload: list[str] = field(default_factory=list)  # gone from the bucket, still here: pending again
+    lost: list[str] = field(default_factory=list)  # neither in the bucket nor here
+    snapshot_missing: bool = False  # the bucket has no database snapshot
 
 
 def _is_missing(exc: ClientError) -> bool:
@@ -110,6 +132,7 @@ def build_mirror(settings: Settings, store: Store, **tuning: Any) -> S3Mirror | 
     """The mirror for `settings`, or None when no bucket is configured. `tuning`: S3Mirror's options."""
     if not settings.s3_bucket:
         return None
+    tuning.setdefault("verify_interval", settings.s3_verify_interval)
     return S3Mirror(make_client(), settings.s3_bucket, settings.s3_prefix, settings.data_dir, store, **tuning)
 
 
@@ -118,16 +141,15 @@ class S3Mirror:
     only recorded as pending and `sync()` does the work in the calling thread."""
 
     def __init__(self, client: Any, bucket: str, prefix: str, data_dir: Path, store: Store, *,
-                 attempts: int = 4, backoff: float = 1.0, retry_interval: float = 30.0,
+                 retry_interval: float = 30.0, verify_interval: float = 900.0,
                  snapshot_delay: float = 2.0, multipart_threshold: int = 8 * MIB):
         self.client = client
         self.bucket = bucket
         self.prefix = prefix
         self.root = Path(data_dir).resolve()
         self.store = store
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
         self.retry_interval = retry_interval
+        self.verify_interval = verify_interval
         self.snapshot_delay = snapshot_delay
         # Parts of at least 5 MiB, S3's minimum for all but the last part.
         self.transfer = TransferConfig(multipart_threshold=multipart_threshold, max_concurrency=4,
@@ -137,6 +159,7 @@ class S3Mirror:
         self._busy = False
         self._snapshot_due: float | None = None
         self._next_sweep = 0.0
+        self._next_verify = 0.0
         self._stopping = threading.Event()
         self._deletes_lock = threading.Lock()  # the pending-deletes document is read, changed, written
         self._thread: threading.Thread | None = None
@@ -169,11 +192,13 @@ class S3Mirror:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the worker; it snapshots the database and sweeps for unmirrored files right away."""
+        """Start the worker; right away it checks the bucket's listing, sweeps for unmirrored files and
+        snapshots the database. On a host just restored from the bucket, that check names every
+        artifact the bucket lost."""
         if self._thread is not None:
             return
         self._stopping.clear()
-        self._next_sweep = 0.0
+        self._next_sweep = self._next_verify = 0.0
         self.schedule_snapshot()
         self._thread = threading.Thread(target=self._run, name="chaptan-s3", daemon=True)
         self._thread.start()
@@ -212,7 +237,7 @@ class S3Mirror:
                 self._snapshot_due = time.monotonic() + self.snapshot_delay
                 self._cond.notify_all()
 
-    # -- sweeping, sync, status ----------------------------------------------------------------
+    # -- sweeping, verifying, sync, status ------------------------------------------------------
 
     def local_files(self) -> Iterator[tuple[str, Path]]:
         """(key, path) of every artifact under the data dir; dot files are writes still in progress."""
@@ -233,6 +258,11 @@ class S3Mirror:
                 out.append((key, state))
         return out
 
+    def lost(self) -> list[str]:
+        """Artifacts recorded as lost: neither here nor in the bucket when it was last checked."""
+        return sorted(key for key, state in self.store.all_docs(STATE_TABLE).items()
+                      if state.get("state") == "lost")
+
     def sweep(self) -> int:
         """Queue every pending artifact and unfinished deletion; the periodic retry. Returns how many."""
         keys = [key for key, _ in self.pending()]
@@ -243,33 +273,80 @@ class S3Mirror:
             self._enqueue("upload", key)
         return len(keys) + len(prefixes)
 
+    def verify(self) -> Verification:
+        """Check the recorded state against the bucket's listing (ListObjectsV2 pages, no per-object
+        requests) and record what it shows: artifacts the bucket lost become pending again when this
+        host still has them (the caller queues them) and lost when it does not."""
+        states = self.store.all_docs(STATE_TABLE)  # before the listing: uploads after it are not lost
+        return self._reconcile(states, self._remote())
+
     def sync(self) -> SyncReport:
         """Upload, in this thread, every local artifact the bucket lacks or holds at another size, plus
-        the database. Compares with the bucket listing, so it also repairs a bucket that lost objects."""
+        the database. Compares with the bucket listing, so it also repairs a bucket that lost objects,
+        and reports the artifacts that neither the bucket nor this host has any more."""
         report = SyncReport()
-        try:
-            remote = self._listing("users/")
-        except S3_ERRORS as exc:
-            raise ChaptanError(f"cannot list s3://{self.bucket}/{self.prefix}: {exc}") from exc
+        remote = self._remote()
         for key, path in self.local_files():
             if remote.get(key) == path.stat().st_size:
                 report.unchanged += 1
                 if not _matches(self.store.get_doc(STATE_TABLE, key) or {}, path):
                     self._record(key, path, "done")
-            elif self._upload_with_retries(key):
+            elif self._upload(key):
                 report.uploaded.append(key)
+                remote[key] = (self.store.get_doc(STATE_TABLE, key) or {}).get("size")
             else:
                 report.failed[key] = (self.store.get_doc(STATE_TABLE, key) or {}).get("error", "")
         for prefix in self._pending_deletes():
-            self._delete_with_retries(prefix)
+            self._delete(prefix)
+        report.lost = self._reconcile(self.store.all_docs(STATE_TABLE), remote).lost
         if not self.store.path.exists():  # never replace the bucket's database with nothing
             return report
         try:
-            self._with_retries(self._put_snapshot)
+            self._put_snapshot()
             report.uploaded.append(DB_KEY)
         except S3_ERRORS as exc:
             report.failed[DB_KEY] = str(exc)
         return report
+
+    def _remote(self) -> dict[str, int]:
+        try:
+            return self._listing("")
+        except S3_ERRORS as exc:
+            raise ChaptanError(f"cannot list s3://{self.bucket}/{self.prefix}: {exc}") from exc
+
+    def _reconcile(self, states: dict[str, dict[str, Any]], remote: dict[str, int]) -> Verification:
+        result = Verification(snapshot_missing=DB_KEY not in remote and self.store.path.exists())
+        deleting = tuple(self._pending_deletes())  # their objects are meant to go
+        for key, state in states.items():
+            if key.startswith(deleting):
+                continue
+            if (self.root / key).exists():
+                if state.get("state") == "done" and remote.get(key) != state.get("size"):
+                    problem = "missing from the bucket" if key not in remote else "another size in the bucket"
+                    if self._replace_state(key, state, {**state, "state": "pending", "error": problem}):
+                        log.warning("s3://%s/%s%s: %s, uploading it again", self.bucket, self.prefix,
+                                    key, problem)
+                        result.reupload.append(key)
+            elif key not in remote:
+                if state.get("state") != "lost":
+                    if not self._replace_state(key, state, {**state, "state": "lost"}):
+                        continue
+                    log.warning("%s is lost: neither in s3://%s/%s nor in %s", key, self.bucket,
+                                self.prefix, self.root)
+                result.lost.append(key)
+            elif state.get("state") == "lost":  # the bucket has it again (restored from a backup)
+                self._replace_state(key, state, {**state, "state": "done", "size": remote[key],
+                                                 "mtime": None})
+        result.lost.sort()
+        return result
+
+    def _replace_state(self, key: str, seen: dict[str, Any], new: dict[str, Any]) -> bool:
+        """Record `new` unless the state changed since it was read as `seen` (an upload finished or
+        the artifact was deleted meanwhile). True when recorded."""
+        if self.store.get_doc(STATE_TABLE, key) != seen:
+            return False
+        self.store.put_doc(STATE_TABLE, key, new)
+        return True
 
     # -- the worker ----------------------------------------------------------------------------
 
@@ -306,37 +383,41 @@ class S3Mirror:
                 kind, target = self._tasks.popleft()
                 if kind == "upload":
                     return lambda: self._upload_queued(target)
-                return lambda: self._delete_with_retries(target)
+                return lambda: self._delete(target)
             if self._snapshot_due is not None and self._snapshot_due <= now:
                 self._snapshot_due = None
                 return self._snapshot
+            if self._next_verify <= now:
+                self._next_verify = now + self.verify_interval
+                return self._verify_and_repair
             self._next_sweep = now + self.retry_interval
             return self.sweep
 
-    def _with_retries(self, action: Callable[[], None]) -> None:
-        """Run `action`, retrying S3 errors with exponential backoff; the last error propagates."""
-        for attempt in range(self.attempts):
-            try:
-                action()
-                return
-            except S3_ERRORS:
-                if attempt == self.attempts - 1 or self._stopping.wait(self.backoff * 2**attempt):
-                    raise
+    def _verify_and_repair(self) -> None:
+        try:
+            result = self.verify()
+        except ChaptanError as exc:
+            log.warning("could not check the bucket (will retry): %s", exc)
+            return
+        for key in result.reupload:
+            self._enqueue("upload", key)
+        if result.snapshot_missing:
+            self.schedule_snapshot()
 
     def _upload_queued(self, key: str) -> None:
         # The sweep can queue a key again while its first upload is still running.
         path = self.root / key
         state = self.store.get_doc(STATE_TABLE, key)
         if not (state and path.exists() and _matches(state, path)):
-            self._upload_with_retries(key)
+            self._upload(key)
 
-    def _upload_with_retries(self, key: str) -> bool:
+    def _upload(self, key: str) -> bool:
         path = self.root / key
         if not path.exists():  # deleted (or replaced by a delete) since it was queued
             self.store.delete_doc(STATE_TABLE, key)
             return False
         try:
-            self._with_retries(lambda: self._put_file(key, path))
+            self._put_file(key, path)
         except S3_ERRORS as exc:
             previous = self.store.get_doc(STATE_TABLE, key) or {}
             self._record(key, path, "pending", error=str(exc), attempts=previous.get("attempts", 0) + 1)
@@ -351,7 +432,7 @@ class S3Mirror:
 
     def _snapshot(self) -> None:
         try:
-            self._with_retries(self._put_snapshot)
+            self._put_snapshot()
         except S3_ERRORS as exc:
             log.warning("could not upload the database snapshot (will retry): %s", exc)
             with self._cond:
@@ -367,9 +448,9 @@ class S3Mirror:
             return
         self.client.put_object(Bucket=self.bucket, Key=self.prefix + DB_KEY, Body=body)
 
-    def _delete_with_retries(self, prefix: str) -> None:
+    def _delete(self, prefix: str) -> None:
         try:
-            self._with_retries(lambda: self._delete_objects(prefix))
+            self._delete_objects(prefix)
         except S3_ERRORS as exc:
             log.warning("could not delete %s from the bucket (will retry): %s", prefix, exc)
             return
@@ -380,7 +461,8 @@ class S3Mirror:
         for start in range(0, len(keys), 1000):  # the API's batch limit
             batch = [{"Key": self.prefix + k} for k in keys[start:start + 1000]]
             self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
-        for key in keys:
+        # The state of lost artifacts too, which the listing does not show.
+        for key in set(keys) | {k for k in self.store.all_docs(STATE_TABLE) if k.startswith(prefix)}:
             self.store.delete_doc(STATE_TABLE, key)
 
     def _listing(self, prefix: str) -> dict[str, int]:

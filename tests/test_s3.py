@@ -1,14 +1,18 @@
 """The S3 mirror against a real S3 protocol server (moto) on 127.0.0.1: uploads, outage and retry,
-restore into an empty data dir, deletion, multipart, and per-owner keys."""
+a bucket that lost its objects, restore into an empty data dir, deletion, multipart, and per-owner
+keys."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +33,7 @@ from chaptan.store import DB_FILE, Job, Store  # noqa: E402
 from chaptan.videos import Requester, VideoLibrary, VideoNotFound  # noqa: E402
 
 PREFIX = "chaptan/"
-FAST = {"attempts": 2, "backoff": 0.05, "retry_interval": 0.3, "snapshot_delay": 0.1}
+FAST = {"retry_interval": 0.3, "snapshot_delay": 0.1}
 
 
 def _free_port() -> int:
@@ -49,7 +53,8 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
     for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
                         ("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")):
         monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE"):
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_CONFIG_FILE",
+                 "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
 
@@ -74,7 +79,7 @@ def settings(moto_port: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) ->
 
 def _mirror(settings: Settings, store: Store, **tuning) -> S3Mirror:
     options = {**FAST, **tuning}
-    return S3Mirror(make_client(retries=1), settings.s3_bucket, settings.s3_prefix, settings.data_dir,
+    return S3Mirror(make_client(max_attempts=1), settings.s3_bucket, settings.s3_prefix, settings.data_dir,
                     store, **options)
 
 
@@ -83,6 +88,18 @@ def _objects(settings: Settings) -> dict[str, bytes]:
     listing = client.list_objects_v2(Bucket=settings.s3_bucket, Prefix=PREFIX).get("Contents", [])
     return {o["Key"][len(PREFIX):]: client.get_object(Bucket=settings.s3_bucket, Key=o["Key"])["Body"].read()
             for o in listing}
+
+
+def _empty_bucket(settings: Settings) -> None:
+    client = make_client()
+    for obj in client.list_objects_v2(Bucket=settings.s3_bucket).get("Contents", []):
+        client.delete_object(Bucket=settings.s3_bucket, Key=obj["Key"])
+
+
+def _cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    monkeypatch.setenv("CHAPTAN_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CHAPTAN_S3_BUCKET", settings.s3_bucket)
+    monkeypatch.setenv("CHAPTAN_S3_PREFIX", settings.s3_prefix)
 
 
 def _wired(settings: Settings, **tuning) -> tuple[Store, S3Mirror, ArtifactStore]:
@@ -184,6 +201,43 @@ def test_a_deletion_the_worker_never_ran_is_done_by_sync(settings: Settings) -> 
     assert set(_objects(settings)) == {DB_KEY}
 
 
+def test_the_periodic_check_uploads_again_what_the_emptied_bucket_lost(settings: Settings) -> None:
+    store, mirror, artifacts = _wired(settings, verify_interval=0.3)
+    mirror.start()
+    try:
+        artifacts.write_text("alice", "job1", "transcript.json", "words")
+        artifacts.write_text("bob", "job2", "chapters.json", "[]")
+        assert mirror.flush(10)
+        everything = {"users/alice/jobs/job1/transcript.json", "users/bob/jobs/job2/chapters.json", DB_KEY}
+        assert set(_objects(settings)) == everything
+        _empty_bucket(settings)  # as when a bucket is emptied, or replaced by a new one of that name
+        _wait_until(lambda: set(_objects(settings)) == everything)
+        assert mirror.flush(10)
+    finally:
+        mirror.stop()
+    assert _objects(settings)["users/alice/jobs/job1/transcript.json"] == b"words"
+    assert mirror.pending() == [] and mirror.lost() == []
+
+
+def test_status_checks_the_bucket_and_names_what_it_lacks(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    _cli_env(monkeypatch, settings)
+    store, mirror, artifacts = _wired(settings)
+    artifacts.write_text("alice", "job1", "transcript.json", "words")
+    artifacts.write_text("alice", "job1", "chapters.json", "[]")
+    mirror.sync()
+    assert _run_cli(["s3", "status"]) == 0
+    assert "every artifact is mirrored" in capsys.readouterr().out
+
+    _empty_bucket(settings)
+    assert _run_cli(["s3", "status"]) == 1
+    out = capsys.readouterr().out
+    assert "every artifact is mirrored" not in out
+    for key in ("users/alice/jobs/job1/transcript.json", "users/alice/jobs/job1/chapters.json", DB_KEY):
+        assert key in out
+    assert "missing from the bucket" in out
+
+
 def _start_moto_process(port: int) -> subprocess.Popen:
     process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -248,6 +302,49 @@ def test_outage_loses_nothing_and_retry_and_sync_mirror_everything(
         server.wait(10)
 
 
+class _DeadEndpoint(socketserver.ThreadingTCPServer):
+    """Reads each request's first line and hangs up without answering, as a dying S3 endpoint does."""
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        super().__init__(("127.0.0.1", 0), _HangUp)
+
+
+class _HangUp(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        self.server.requests.append(self.rfile.readline().decode("latin-1").strip())
+
+
+def test_a_dead_endpoint_gets_botocores_attempts_only_and_the_upload_stays_pending(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    endpoint = _DeadEndpoint()
+    threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+    try:
+        _aws_env(monkeypatch, endpoint.server_address[1])
+        store = Store(tmp_path / DB_FILE)
+        # No sweep after the first, which runs at start: the upload is tried once, by botocore alone.
+        mirror = S3Mirror(make_client(), "dead", PREFIX, tmp_path, store, retry_interval=3600.0,
+                          snapshot_delay=0.1, verify_interval=3600.0)
+        artifacts = ArtifactStore(tmp_path, mirror)
+        key = "users/alice/jobs/job1/transcript.json"
+        mirror.start()
+        try:
+            assert mirror.flush(15)
+            artifacts.write_text("alice", "job1", "transcript.json", "words")
+            _wait_until(lambda: (store.get_doc(STATE_TABLE, key) or {}).get("attempts") == 1)
+            assert mirror.flush(15)
+        finally:
+            mirror.stop(timeout=0.1)
+        puts = [line for line in endpoint.requests if line.startswith(f"PUT /dead/{PREFIX}{key}")]
+        assert len(puts) == 3  # botocore's standard mode, no second loop around it
+        assert [k for k, _ in mirror.pending()] == [key]  # kept, for the sweep to try again
+        assert (tmp_path / key).read_text() == "words"
+    finally:
+        endpoint.shutdown()
+        endpoint.server_close()
+
+
 def test_restore_into_an_empty_data_dir_then_fetch_media_lazily(settings: Settings, tmp_path: Path) -> None:
     first = build_services(settings)
     assert first.mirror is not None
@@ -263,6 +360,37 @@ def test_restore_into_an_empty_data_dir_then_fetch_media_lazily(settings: Settin
     assert not second.artifacts.exists("alice", "job1", "source.mp4")  # nothing fetched eagerly
     assert second.artifacts.path("alice", "job1", "source.mp4").read_text() == "media"
     assert second.mirror is not None and second.mirror.pending() == []  # the fetched copy is not re-sent
+
+
+def test_restore_names_each_artifact_the_bucket_lost_and_restores_the_rest(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> None:
+    store, mirror, artifacts = _wired(settings)
+    store.add_job(Job(id="job1", owner="alice", status="done"))
+    artifacts.write_text("alice", "job1", "source.mp4", "media")
+    artifacts.write_text("alice", "job1", "transcript.json", "words")
+    mirror.sync()  # the artifacts and the database, whose record says both are in the bucket
+    lost = "users/alice/jobs/job1/transcript.json"
+    make_client().delete_object(Bucket=settings.s3_bucket, Key=PREFIX + lost)
+
+    caplog.set_level(logging.WARNING, logger="chaptan.s3")
+    fresh = Settings(data_dir=tmp_path / "fresh", s3_bucket=settings.s3_bucket, s3_prefix=PREFIX)
+    second = build_services(fresh)
+    second.start()
+    try:
+        def warnings() -> str:
+            return "\n".join(r.getMessage() for r in caplog.records if r.name == "chaptan.s3")
+        _wait_until(lambda: lost in warnings())
+        assert "source.mp4" not in warnings()
+        assert second.artifacts.path("alice", "job1", "source.mp4").read_text() == "media"
+        with pytest.raises(ChaptanError, match="transcript.json"):
+            second.artifacts.path("alice", "job1", "transcript.json")
+    finally:
+        second.stop()
+    _cli_env(monkeypatch, fresh)
+    assert _run_cli(["s3", "status"]) == 1
+    out = capsys.readouterr().out
+    assert f"lost      {lost}" in out and "source.mp4" not in out
 
 
 def test_restore_refuses_to_start_empty_when_the_bucket_is_unreachable(
