@@ -43,6 +43,13 @@ def _env_bool(name: str, default: bool) -> bool:
     return value in {"1", "true", "yes", "on"}
 
 
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = _env(name, default).lower()
+    if value not in choices:
+        raise ChaptanError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
 def _default_cache_dir() -> str:
     """The XDG user cache folder (~/.cache unless XDG_CACHE_HOME says otherwise), /chaptan."""
     return str(Path(_env("XDG_CACHE_HOME") or "~/.cache").expanduser() / "chaptan")
@@ -92,6 +99,7 @@ class Settings:
     s3_bucket: str = ""
     s3_prefix: str = "chaptan/"
     s3_verify_interval: int = 900  # seconds between checks of the bucket's listing
+    playback_copy: str = "auto"  # auto | always | never: H.264 copies of uploads browsers cannot play
     # Celery workers (empty: jobs run in this process)
     broker_url: str = ""
 
@@ -141,4 +149,5 @@ class Settings:
             s3_prefix=prefix,
             s3_verify_interval=verify_interval,
             broker_url=_env("CHAPTAN_BROKER_URL"),
+            playback_copy=_choice("CHAPTAN_PLAYBACK_COPY", ("auto", "always", "never"), "auto"),
         )

@@ -52,6 +52,7 @@ class Services:
         if self.mirror is not None:
             self.mirror.start()
         self.runner.start()
+        self.library.resume_playback_copies()
         self.assistant.warm_up_voices()
         return password
 

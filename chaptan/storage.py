@@ -64,6 +64,10 @@ class ArtifactStore:
         self._mirror(owner, job_id, name, dest)
         return dest
 
+    def mirror_file(self, owner: str, job_id: str, name: str) -> None:
+        """Send a file made in place (by ffmpeg) to the mirror, as put_file does for the files it takes."""
+        self._mirror(owner, job_id, name, self.local_path(owner, job_id, name))
+
     def write_text(self, owner: str, job_id: str, name: str, text: str) -> Path:
         dest = self.local_path(owner, job_id, name)
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,7 @@ class Job:
     attempts: int = 0  # how many times a worker has started it
     task_id: str = ""  # the Celery task running it, when jobs run on workers (CHAPTAN_BROKER_URL)
     worker: str = ""  # the Celery worker that ran it
+    playback: str = ""  # the playable copy: "" (the upload plays as it is), making, ready or failed
 
     def __post_init__(self) -> None:
         if self.status not in JOB_STATUSES:

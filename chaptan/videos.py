@@ -24,8 +24,9 @@ from .config import Settings
 from .errors import ChaptanError, MediaError
 from .jobs import JobRunner
 from .media import probe
+from .playback import PLAYBACK_FILE, PlaybackCopies, needs_copy
 from .storage import ArtifactStore
-from .store import Job, Store
+from .store import Job, NotFoundError, Store
 from .transcript import TRANSCRIPT_FORMATS, Transcript
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class VideoLibrary:
         self._taken: OrderedDict[Path, Path] = OrderedDict()  # upload path -> the job file it became
         self._recall = threading.Lock()  # guards _taken
         self._taking = [threading.Lock() for _ in range(UPLOAD_LOCKS)]
+        self.playback = PlaybackCopies()
 
     def upload_lock(self, upload: Path) -> threading.Lock:
         """The lock a submission of `upload` holds while it finds and takes the file."""
@@ -123,15 +125,50 @@ class VideoLibrary:
                 while len(self._taken) > RECALLED_UPLOADS:
                     self._taken.popitem(last=False)
         now = time.time()
+        copy = needs_copy(self.settings.playback_copy, info, suffix)
         job = Job(id=job_id, owner=requester.name, title=(title or upload.stem)[:200],
                   source_name=source_name, status="queued", stage="queued", progress=0.0,
                   eta_seconds=None, error="", created=now, updated=now, started=None, finished=None,
                   language=language, generator=generator, max_chapters=int(max_chapters),
-                  duration=info.duration, warnings=(), attempts=0)
+                  duration=info.duration, warnings=(), attempts=0, playback="making" if copy else "")
         self.store.add_job(job)
         if self.runner is not None:
             self.runner.submit(job)
+        if copy:
+            self._make_playback_copy(job)
         return job
+
+    def resume_playback_copies(self) -> None:
+        """Copies a previous process left half-made are made again (at start)."""
+        for job in self.store.list_jobs():
+            if job.playback == "making":
+                self._make_playback_copy(job)
+
+    def playback_progress(self, job: Job) -> float | None:
+        """How far the playable copy is (0..1), while it is being made."""
+        return self.playback.progress(job.id) if job.playback == "making" else None
+
+    def player_file(self, job: Job) -> Path:
+        """What the players show: the playable copy once it is made, else the upload itself."""
+        if job.playback == "ready":
+            try:
+                return self.artifacts.path(job.owner, job.id, PLAYBACK_FILE)
+            except ChaptanError:  # lost with the disk and not in the bucket: the upload still plays somewhere
+                log.warning("job %s: its playable copy is missing; showing the upload", job.id)
+        return self.source(job)
+
+    def _make_playback_copy(self, job: Job) -> None:
+        def done(error: str) -> None:
+            try:
+                self.store.update_job(job.id, playback="failed" if error else "ready")
+            except NotFoundError:  # deleted meanwhile: the job folder is gone too
+                return
+            if not error:
+                self.artifacts.mirror_file(job.owner, job.id, PLAYBACK_FILE)
+
+        source = self.artifacts.local_path(job.owner, job.id, job.source_name)
+        dest = self.artifacts.local_path(job.owner, job.id, PLAYBACK_FILE)
+        self.playback.start(job.id, source, dest, job.duration or 0.0, done)
 
     def process(self, job: Job, report) -> None:
         """The in-process job worker's work: transcribe, chapter, save. Runs in a background thread."""
@@ -199,7 +236,8 @@ class VideoLibrary:
         return {"job_id": job.id, "title": job.title, "owner": job.owner, "status": job.status,
                 "stage": job.stage, "progress": round(job.progress, 3), "error": job.error,
                 "duration": job.duration, "created": job.created, "language": job.language,
-                "worker": job.worker}
+                "worker": job.worker, "playback": job.playback or "original",
+                "playback_progress": self.playback_progress(job)}
 
     def details(self, requester: Requester, job_id: str) -> dict:
         job = self.job(requester, job_id)

@@ -104,8 +104,8 @@ def private_copy(path: Path, name: str | None = None) -> str:
 
 def video_copy(services: Services, job: Job) -> str:
     """A per-request copy of the job's video for a player."""
-    source = services.library.source(job)
-    return private_copy(source, f"{job.id}{source.suffix}")
+    shown = services.library.player_file(job)
+    return private_copy(shown, f"{job.id}{shown.suffix}")
 
 
 def fmt_duration(seconds: float | None) -> str:

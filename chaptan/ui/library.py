@@ -52,9 +52,10 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
         req = requester(services, request)
         job = services.library.job(req, job_id)
         language = language_of(request)
+        status = progress_html(job, language, services.library.playback_progress(job))
         if job.status != "done":
-            return (progress_html(job, language), *empty_results())
-        return (progress_html(job, language), *results_values(services, req, job, language))
+            return (status, *empty_results())
+        return (status, *results_values(services, req, job, language))
 
     open_btn.click(on_open, [selected], [status, *panel.outputs], api_visibility="private")
 

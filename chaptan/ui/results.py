@@ -74,10 +74,15 @@ def results_values(services: Services, req: Requester, job: Job, language: str) 
     return (video, youtube, notes, transcript, files)
 
 
-def progress_html(job: Job | None, language: str) -> str:
-    """A progress bar with the stage and an ETA, in `language`; empty when there is no job."""
+def progress_html(job: Job | None, language: str, copying: float | None = None) -> str:
+    """A progress bar with the stage and an ETA, in `language`; empty when there is no job.
+    `copying`: how far the playable copy of the upload is, while it is being made."""
     if job is None:
         return ""
+    copy_note = ""
+    if copying is not None:
+        note = translate(f"Making a copy your browser can play: {int(copying * 100)}%.", language)
+        copy_note = f" <span class='chaptan-copy'>{html.escape(note)}</span>"
     title = html.escape(job.title)
     if job.status == "failed":
         error = html.escape(translate(job.error, language))
@@ -85,13 +90,13 @@ def progress_html(job: Job | None, language: str) -> str:
         return f"<div class='chaptan-status failed'>{failed}</div>"
     if job.status == "done":
         done = translate(f"<b>{title}</b> ({fmt_duration(job.duration)}): done.", language)
-        return f"<div class='chaptan-status done'>{done}</div>"
+        return f"<div class='chaptan-status done'>{done}{copy_note}</div>"
     percent = int(job.progress * 100)
     stage = translate({"queued": "waiting for a free worker"}.get(job.stage, job.stage), language)
     left = f"about {fmt_duration(job.eta_seconds)} left"
     eta = f" · {translate(left, language)}" if job.eta_seconds else ""
     return (f"<div class='chaptan-status running'><b>{title}</b>: {html.escape(stage)} · {percent}%{eta}"
-            f"<div class='chaptan-bar'><div style='width:{percent}%'></div></div></div>")
+            f"{copy_note}<div class='chaptan-bar'><div style='width:{percent}%'></div></div></div>")
 
 
 CSS = """

@@ -8,7 +8,7 @@ import gradio as gr
 
 from ..services import Services
 from ..videos import LANGUAGES
-from .common import requester, user_errors
+from .common import requester, user_errors, video_copy
 from .i18n import UPLOAD_INTRO, language_of, t
 from .results import build_results, empty_results, progress_html, results_values, wire_video_export
 
@@ -38,6 +38,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
                                      label=t("Maximum chapters (0: no limit)"))
             start = gr.Button(t("Start"), variant="primary")
     job_id = gr.State("")
+    shown = gr.State("")  # the job whose results are on screen (a playable copy may still follow)
     status = gr.HTML()
     timer = gr.Timer(POLL_SECONDS, active=False)
     panel = build_results()
@@ -57,19 +58,25 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
                 concurrency_limit=heavy["limit"], concurrency_id=heavy["id"])
 
     @user_errors
-    def on_tick(current: str, request: gr.Request):
+    def on_tick(current: str, on_screen: str, request: gr.Request):
         req = requester(services, request)
+        unchanged = [gr.skip()] * len(panel.outputs)
         if not current:
-            return ("", gr.Timer(active=False), *[gr.skip()] * len(panel.outputs))
+            return ("", gr.Timer(active=False), *unchanged, on_screen)
         job = services.library.job(req, current)
         language = language_of(request)
+        copying = services.library.playback_progress(job)
+        status_now = progress_html(job, language, copying)
         if job.status == "done":
-            return (progress_html(job, language), gr.Timer(active=False),
-                    *results_values(services, req, job, language))
+            if on_screen != current:
+                values = results_values(services, req, job, language)
+            else:  # the results are up; the player changes once the playable copy is made
+                values = (gr.skip() if copying is not None else video_copy(services, job), *unchanged[1:])
+            return (status_now, gr.Timer(active=copying is not None), *values, current)
         active = job.status in ("queued", "running")
-        return (progress_html(job, language), gr.Timer(active=active), *[gr.skip()] * len(panel.outputs))
+        return (status_now, gr.Timer(active=active), *unchanged, on_screen)
 
-    timer.tick(on_tick, [job_id], [status, timer, *panel.outputs], api_visibility="private",
+    timer.tick(on_tick, [job_id, shown], [status, timer, *panel.outputs, shown], api_visibility="private",
                show_progress="hidden")
 
     def on_load(request: gr.Request):
