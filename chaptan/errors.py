@@ -1,8 +1,22 @@
 """Errors a user can cause and fix. They carry a one-line message and never need a traceback."""
 
+from typing import Any
+
+from .messages import Message
+
 
 class ChaptanError(Exception):
-    """A problem with the user's input or configuration (the CLI exits 2, the app shows the message)."""
+    """A problem with the user's input or configuration (the CLI exits 2, the app shows the message).
+
+    Raised with a message id and its parameters (see chaptan.messages): `str(error)` is the English
+    text, `error.message` the Message the browser renders in its own language."""
+
+    def __init__(self, message: str, /, **params: Any) -> None:
+        self.message = Message(message, **params)
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class MediaError(ChaptanError):

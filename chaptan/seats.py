@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import ChaptanError
+from .messages import Message
 
 POLL_GRACE = 30.0  # a waiting page that has not polled for this long has gone
 API_PAGE = "api:"  # pages of gradio_client calls, which hold a seat only for the call
@@ -124,8 +125,8 @@ class SeatRoom:
             taken = place is None
             if taken:
                 if len(self._seated) >= self.seats or self._line:
-                    raise SeatRefused(f"All {self.seats} voice-chat seats are taken and "
-                                      f"{len(self._line)} waiting; try again later.")
+                    raise SeatRefused("All {seats} voice-chat seats are taken and {waiting} waiting; "
+                                      "try again later.", seats=self.seats, waiting=len(self._line))
                 self._seated[user] = _Place(user, API_PAGE + user, now, now)
             else:
                 place.active = now
@@ -182,10 +183,12 @@ class SeatRoom:
             return SeatState(SeatStatus.SEATED, **counts)
         return SeatState(SeatStatus.WAITING, position=self._line.index(place) + 1, **counts)
 
-    def _refusal(self, user: str, page: str) -> str:
+    def _refusal(self, user: str, page: str) -> Message:
         state = self._state(user, page)
         if state.status is SeatStatus.ELSEWHERE:
-            return "Your voice-chat seat is in use in another tab or browser; move it here first."
+            return Message("Your voice-chat seat is in use in another tab or browser; move it here first.")
         if state.status is SeatStatus.WAITING:
-            return f"Waiting for a voice-chat seat: you are number {state.position}."
-        return "You have no voice-chat seat (freed after a while without questions): take a seat first."
+            return Message("Waiting for a voice-chat seat: you are number {position}.",
+                           position=state.position)
+        return Message("You have no voice-chat seat (freed after a while without questions): "
+                       "take a seat first.")

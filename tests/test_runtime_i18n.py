@@ -11,9 +11,10 @@ from chaptan.auth import Accounts
 from chaptan.chapters.model import Chapter
 from chaptan.chapters.rules import validate
 from chaptan.errors import ChaptanError
+from chaptan.messages import Message, catalog
 from chaptan.storage import ArtifactStore
 from chaptan.store import DB_FILE, Store
-from chaptan.ui.i18n import JA, RUNTIME_JA, RUNTIME_ZH_TW, ZH_TW, language_of, localized, translate
+from chaptan.ui.i18n import language_of, localized, translate
 from tests.app_harness import ADMIN, ALICE, running_app
 from tests.media_factory import text_as_video
 
@@ -40,40 +41,46 @@ def test_no_request_or_no_header_is_english():
 
 def test_fixed_messages_and_stages_are_translated():
     for stage in ("probing", "transcribing", "chaptering", "done"):
-        assert translate(stage, "ja") == RUNTIME_JA[stage] != stage
-        assert translate(stage, "zh-TW") == RUNTIME_ZH_TW[stage] != stage
+        assert translate(stage, "ja") == catalog("ja")[stage] != stage
+        assert translate(stage, "zh-TW") == catalog("zh-TW")[stage] != stage
     assert translate("failed", "ja") == "失敗"
     assert translate("Please log in again.", "zh-TW") == "請重新登入。"
 
 
 def test_template_messages_keep_their_values():
-    assert translate("row 3 lasts 4 s; chapters need at least 10 s", "ja") == \
+    assert translate(Message("row {row} lasts {length:.0f} s; chapters need at least {least:g} s",
+                             row=3, length=4, least=10), "ja") == \
         "3 行目は 4 秒です。チャプターは 10 秒以上必要です"
-    assert translate("row 2 has the same title as row 1", "zh-TW") == "第 2 列的標題與第 1 列相同"
-    assert translate("Version 2 restored as version 5.", "ja") == "版 2 を版 5 として復元しました。"
-    assert translate("about 1:05 left", "zh-TW") == "約剩 1:05"
-    assert translate("my talk (final).mp4 has no audio stream, so there is nothing to transcribe", "ja") == \
+    assert translate(Message("row {row} has the same title as row {other}", row=2, other=1), "zh-TW") == \
+        "第 2 列的標題與第 1 列相同"
+    assert translate(Message("Version {number} restored as version {saved}.", number=2, saved=5), "ja") == \
+        "版 2 を版 5 として復元しました。"
+    assert translate(Message("about {time} left", time="1:05"), "zh-TW") == "約剩 1:05"
+    assert translate(Message("{file} has no audio stream, so there is nothing to transcribe",
+                             file="my talk (final).mp4"), "ja") == \
         "my talk (final).mp4 には音声がないため、文字起こしできません"
 
 
-def test_a_specific_template_wins_over_a_general_one():
-    assert translate("New titles: the LLM failed (timed out); used local titles.", "ja") == \
-        "LLM が失敗したため（timed out）、ローカルで新しいタイトルを作りました。"
-    assert translate("New titles: something new.", "ja") == "新しいタイトル：something new。"
+def test_the_retitle_notices_say_what_made_the_titles():
+    assert translate(Message("New titles: the LLM failed ({reason}); used local titles.", reason="timed out"),
+                     "ja") == "LLM が失敗したため（timed out）、ローカルで新しいタイトルを作りました。"
+    assert translate(Message("New titles: local titles."), "ja") == "新しいタイトルを作りました（ローカル）。"
 
 
 def test_both_languages_translate_the_same_messages():
-    assert set(JA) == set(ZH_TW)
-    assert set(RUNTIME_JA) == set(RUNTIME_ZH_TW)
+    assert set(catalog("ja")) == set(catalog("zh-TW"))
 
 
 def test_interface_words_made_at_run_time_are_translated_too():
-    assert translate("No video", "ja") == JA["No video"]
-    assert translate("Created the user **bob**.", "zh-TW") == "已建立使用者 **bob**。"
-    draft = ("the saved chapters are a draft that YouTube would refuse (row 2 has no title): "
-             "fix them in the Chapter editor first")
+    assert translate("No video", "ja") == catalog("ja")["No video"]
+    assert translate(Message("Created the user **{user}**.", user="bob"), "zh-TW") == "已建立使用者 **bob**。"
+    no_title = Message("row {row} has no title", row=2)
+    draft = Message("the saved chapters are a draft that YouTube would refuse ({problems}): "
+                    "fix them in the Chapter editor first", problems=[no_title])
     assert translate(draft, "ja").startswith("保存されたチャプターは YouTube に受け付けられない下書き")
-    assert translate("Memory: 1 message, 90 of 2000 tokens (Chaptan's persona included).", "ja") == \
+    memory = Message("Memory: {count} message, {used} of {limit} tokens (Chaptan's persona included).",
+                     count=1, used=90, limit=2000)
+    assert translate(memory, "ja") == \
         "記憶：メッセージ 1 件、2000 トークン中 90（Chaptan の人物設定を含む）。"
 
 
@@ -91,7 +98,8 @@ def test_account_and_file_errors_reach_the_page_translated(tmp_path):
         message = str(raised.value)
         assert translate(message, "ja") != message, message
         assert translate(message, "zh-TW") != message, message
-    assert translate("the password is too short: use at least 8 characters", "ja") == \
+    assert translate(Message("the password is too short: use at least {count} characters",
+                             count=8), "ja") == \
         "パスワードが短すぎます。8 文字以上にしてください"
 
 

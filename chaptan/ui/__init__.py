@@ -6,6 +6,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from ..media import ensure_ffmpeg_on_path
+from ..messages import Message
 from ..services import Services
 from .admin import build_admin_tab
 from .api import build_api
@@ -51,7 +52,7 @@ def build_app(services: Services) -> gr.Blocks:
         def greet(request: gr.Request) -> str:
             if not (request and request.username):
                 return ""
-            return localized(f"Signed in as **{request.username}**", request)
+            return localized(Message("Signed in as **{user}**", user=request.username), request)
 
         demo.load(greet, None, [who], api_visibility="private")
     demo.queue(api_open=False, default_concurrency_limit=8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ..messages import Message
 from ..services import Services
 from ..videos import Requester
 from .common import fmt_time, requester, user_errors
@@ -78,7 +79,7 @@ def build_admin_tab(demo: gr.Blocks, services: Services) -> gr.Tab:
                 for job in services.store.list_jobs(user):
                     services.library.delete(req, job.id)
                 accounts.remove(user)
-            return localized(DONE[verb].format(user=user), request), "", table(request)
+            return localized(Message(DONE[verb], user=user), request), "", table(request)
         return run
 
     for button, verb in ((create, "create"), (reset, "reset"), (set_email, "email"),

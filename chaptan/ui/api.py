@@ -99,7 +99,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
         try:
             data = json.loads(text or "")
         except json.JSONDecodeError as exc:
-            raise ChapterError(f"chapters_json is not valid JSON: {exc.msg}") from None
+            raise ChapterError("chapters_json is not valid JSON: {reason}", reason=exc.msg) from None
         items = data.get("chapters") if isinstance(data, dict) else data
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ChapterError('chapters_json must be {"chapters": [{"start": ..., "title": ...}]}')

@@ -42,7 +42,7 @@ def _shown(exc: Exception, request: gr.Request | None) -> gr.Error:
     if isinstance(exc, gr.Error):
         return gr.Error(localized(exc.message, request), duration=exc.duration, visible=exc.visible,
                         title=exc.title, print_exception=exc.print_exception)
-    return gr.Error(localized(str(exc), request), print_exception=False)
+    return gr.Error(localized(exc.message, request), print_exception=False)
 
 
 def _errors_shown(fn: Callable, translated: bool) -> Callable:

@@ -9,6 +9,7 @@ from ..chapters.formats import youtube_timestamp
 from ..chapters.rules import validate
 from ..chapters.titles import title_for_span
 from ..errors import ChaptanError
+from ..messages import Message
 from ..services import Services
 from .common import Player, fmt_time, requester, user_errors, video_copy
 from .i18n import NO_VIDEO, language_of, localized, localized_table, t, translate
@@ -94,7 +95,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         try:
             chapters = editing.to_chapters(rows, current["duration"])
         except ChaptanError as exc:
-            return f"⚠️ {translate(str(exc), language)}"
+            return f"⚠️ {translate(exc.message, language)}"
         found = validate(chapters, current["duration"])
         if not found:
             return translate("✅ YouTube-ready: paste it into your description or save it.", language)
@@ -171,7 +172,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
             indices = None if all_rows else [int(index)]
             titles, note = library.retitle(req, current["job_id"], chapters, indices)
             new = [[row[0], title] for row, title in zip(editing.rows_from_chapters(chapters), titles)]
-            gr.Info(localized(f"New titles: {note}.", request))
+            gr.Info(localized(note, request))
             return chapter_rows(new, request), report(new, current, request)
         return run
 
@@ -187,7 +188,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
             raise gr.Error(NO_VIDEO)
         chapters = editing.to_chapters(rows, current["duration"])
         number = library.save_chapters(req, current["job_id"], chapters, current["base_version"])
-        gr.Info(localized(f"Saved as version {number}.", request))
+        gr.Info(localized(Message("Saved as version {number}.", number=number), request))
         return {**current, "base_version": number}, history_rows(current["job_id"], request)
 
     save.click(on_save, [table, state], [state, history], api_visibility="private")
@@ -200,7 +201,9 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         saved = library.restore_version(req, current["job_id"], int(number or 0), current["base_version"])
         job = library.job(req, current["job_id"])
         rows = editing.rows_from_chapters(library.chapters(job).chapters)
-        gr.Info(localized(f"Version {int(number)} restored as version {saved}.", request))
+        gr.Info(localized(Message("Version {number} restored as version {saved}.", number=int(number),
+                                  saved=saved),
+                          request))
         current = {**current, "base_version": saved}
         return (current, chapter_rows(rows, request), report(rows, current, request),
                 history_rows(job.id, request))

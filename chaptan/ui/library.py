@@ -6,6 +6,7 @@ import html
 
 import gradio as gr
 
+from ..messages import Message
 from ..services import Services
 from .common import fmt_duration, fmt_time, requester, user_errors
 from .i18n import EMPTY_LIBRARY, language_of, localized, localized_table, t, translate
@@ -72,7 +73,7 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
         req = requester(services, request)
         job = services.library.job(req, job_id)
         services.library.delete(req, job_id)
-        deleted = localized(f"Deleted <b>{html.escape(job.title)}</b>.", request)
+        deleted = localized(Message("Deleted <b>{title}</b>.", title=html.escape(job.title)), request)
         note = f"<div class='chaptan-status'>{deleted}</div>"
         return (note, "", *empty_results(), *rows(show_all, request))
 

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 import gradio as gr
 
 from ..auth import Accounts
+from ..messages import Message
 from .i18n import language_of_header, translate
 
 _client_address: ContextVar[str] = ContextVar("chaptan_client_address", default="")
@@ -87,8 +88,8 @@ class ChaptanBlocks(gr.Blocks):
         wait = self.accounts.lockout_remaining("", client=_client_address.get())
         if wait <= 0:
             return base
-        note = translate(f"Too many failed sign-ins from your address: try again in {int(wait) + 1} seconds.",
-                         language)
+        note = translate(Message("Too many failed sign-ins from your address: "
+                                 "try again in {seconds} seconds.", seconds=int(wait) + 1), language)
         return (base or "") + f"<p style='color:#c33'>{note}</p>"
 
     @auth_message.setter

@@ -9,6 +9,7 @@ import gradio as gr
 
 from ..chapters import formats as chapter_formats
 from ..chapters.rules import validate
+from ..messages import Message
 from ..services import Services
 from ..store import Job
 from ..videos import EXPORTS, Requester
@@ -81,19 +82,22 @@ def progress_html(job: Job | None, language: str, copying: float | None = None) 
         return ""
     copy_note = ""
     if copying is not None:
-        note = translate(f"Making a copy your browser can play: {int(copying * 100)}%.", language)
+        making = Message("Making a copy your browser can play: {percent}%.", percent=int(copying * 100))
+        note = translate(making, language)
         copy_note = f" <span class='chaptan-copy'>{html.escape(note)}</span>"
     title = html.escape(job.title)
     if job.status == "failed":
         error = html.escape(translate(job.error, language))
-        failed = translate(f"<b>{title}</b>: failed. {error}", language)
+        failed = translate(Message("<b>{title}</b>: failed. {error}", title=title, error=error), language)
         return f"<div class='chaptan-status failed'>{failed}</div>"
     if job.status == "done":
-        done = translate(f"<b>{title}</b> ({fmt_duration(job.duration)}): done.", language)
+        done = translate(Message("<b>{title}</b> ({length}): done.", title=title,
+                                 length=fmt_duration(job.duration)),
+                         language)
         return f"<div class='chaptan-status done'>{done}{copy_note}</div>"
     percent = int(job.progress * 100)
     stage = translate({"queued": "waiting for a free worker"}.get(job.stage, job.stage), language)
-    left = f"about {fmt_duration(job.eta_seconds)} left"
+    left = Message("about {time} left", time=fmt_duration(job.eta_seconds))
     eta = f" · {translate(left, language)}" if job.eta_seconds else ""
     return (f"<div class='chaptan-status running'><b>{title}</b>: {html.escape(stage)} · {percent}%{eta}"
             f"{copy_note}<div class='chaptan-bar'><div style='width:{percent}%'></div></div></div>")

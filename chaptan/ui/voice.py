@@ -16,6 +16,7 @@ import gradio as gr
 from ..chapters.formats import parse_timestamp
 from ..chat.assistant import CITATION
 from ..errors import ChaptanError
+from ..messages import Message
 from ..seats import SeatRefused, SeatState, SeatStatus
 from ..services import Services
 from .common import Player, api_errors, requester, user_errors, video_copy
@@ -51,8 +52,9 @@ def seat_note(state: SeatState, language: str) -> str:
     if state.status is SeatStatus.SEATED:
         return translate("You have a seat in the voice chat.", language)
     if state.status is SeatStatus.WAITING:
-        return translate(f"All seats are taken ({state.seats}): you are number {state.position} in line. "
-                         "This updates by itself.", language)
+        waiting = Message("All seats are taken ({seats}): you are number {position} in line. "
+                          "This updates by itself.", seats=state.seats, position=state.position)
+        return translate(waiting, language)
     if state.status is SeatStatus.ELSEWHERE:
         return translate("Your seat is in use in another tab or browser.", language)
     return translate("You have no seat in the voice chat (it is freed after a while without "
@@ -91,8 +93,11 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> Callable[[gr.Tab, li
     def memory_note(req, language: str = "en") -> str:
         memory = assistant.memory(req)
         count = len(memory.history())
-        return translate(f"Memory: {count} message{'s' if count != 1 else ''}, {memory.tokens()} of "
-                         f"{services.settings.memory_tokens} tokens (Chaptan's persona included).", language)
+        note = ("Memory: {count} message, {used} of {limit} tokens (Chaptan's persona included)."
+                if count == 1 else
+                "Memory: {count} messages, {used} of {limit} tokens (Chaptan's persona included).")
+        return translate(Message(note, count=count, used=memory.tokens(),
+                                 limit=services.settings.memory_tokens), language)
 
     def on_load(request: gr.Request):
         req = requester(services, request)
@@ -160,7 +165,7 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> Callable[[gr.Tab, li
             room.take_turn(req.name, request.session_hash)
         except SeatRefused as refusal:
             # A refusal, not an error: the question stays in its box and the chat as it was.
-            gr.Warning(localized(str(refusal), request))
+            gr.Warning(localized(refusal.message, request))
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         started = time.monotonic()
