@@ -62,12 +62,13 @@ _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 def validate_name(name: str) -> None:
     if not _NAME.match(name):
-        raise ChaptanError(f"user name {name!r} is not allowed: use 1 to 32 letters, digits, '.', '_' or '-'")
+        raise ChaptanError("user name {name!r} is not allowed: use 1 to 32 letters, digits, '.', '_' or '-'",
+                           name=name)
 
 
 def validate_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise ChaptanError(f"the password is too short: use at least {MIN_PASSWORD} characters")
+        raise ChaptanError("the password is too short: use at least {count} characters", count=MIN_PASSWORD)
 
 
 @dataclass
@@ -181,7 +182,7 @@ class Accounts:
     def get(self, name: str) -> User:
         user = self._store.get_user(name)
         if user is None:
-            raise NotFoundError(f"no user named {name!r}")
+            raise NotFoundError("no user named {name!r}", name=name)
         return user
 
     def ensure_admin(self, settings: Settings) -> str | None:
@@ -201,4 +202,4 @@ class Accounts:
         user = self.get(name)
         admins = [u for u in self._store.list_users() if u.is_admin and not u.disabled]
         if user.is_admin and not user.disabled and len(admins) == 1:
-            raise ChaptanError(f"{name!r} is the only enabled admin: make another user admin first")
+            raise ChaptanError("{name!r} is the only enabled admin: make another user admin first", name=name)

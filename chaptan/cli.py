@@ -118,7 +118,8 @@ class ProgressLine:
 def _check_output(output: str | None) -> None:
     """Fail before minutes of transcription, not after, when the result could not be saved."""
     if output and not Path(output).parent.is_dir():
-        raise ChaptanError(f"cannot write {output}: folder {Path(output).parent} does not exist")
+        raise ChaptanError("cannot write {file}: folder {folder} does not exist", file=output,
+                           folder=Path(output).parent)
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -128,7 +129,7 @@ def _emit(text: str, output: str | None) -> None:
     try:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise ChaptanError(f"cannot write {output}: {exc.strerror or exc}") from None
+        raise ChaptanError("cannot write {file}: {reason}", file=output, reason=exc.strerror or exc) from None
 
 
 def _transcriber(args: argparse.Namespace, settings, progress: ProgressLine):
@@ -171,7 +172,7 @@ def run_chapter(args: argparse.Namespace) -> int:
     if args.transcript:
         transcript = Transcript.load(args.transcript)
         if not transcript.segments:
-            raise ChaptanError(f"{args.transcript} has no segments, so there is nothing to chapter")
+            raise ChaptanError("{file} has no segments, so there is nothing to chapter", file=args.transcript)
         progress(0.0, "chaptering")
         result = generate_chapters(transcript, options, args.generator, settings)
         progress(1.0, "done")

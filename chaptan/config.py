@@ -18,7 +18,7 @@ def parse_size(text: str) -> int:
     number = raw.rstrip("kmgtib")
     unit = raw[len(number):]
     if unit not in _SIZE_UNITS or not number:
-        raise ChaptanError(f"cannot read size {text!r}: use e.g. 2gb, 500mb or a number of bytes")
+        raise ChaptanError("cannot read size {text!r}: use e.g. 2gb, 500mb or a number of bytes", text=text)
     return int(float(number) * _SIZE_UNITS[unit])
 
 
@@ -33,7 +33,7 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ChaptanError(f"{name} must be a whole number, not {value!r}") from None
+        raise ChaptanError("{name} must be a whole number, not {value!r}", name=name, value=value) from None
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -46,7 +46,8 @@ def _env_bool(name: str, default: bool) -> bool:
 def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
     value = _env(name, default).lower()
     if value not in choices:
-        raise ChaptanError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+        raise ChaptanError("{name} must be one of {choices}, not {value!r}", name=name,
+                           choices=", ".join(choices), value=value)
     return value
 
 
@@ -118,7 +119,8 @@ class Settings:
             prefix += "/"
         verify_interval = _env_int("CHAPTAN_S3_VERIFY_INTERVAL", 900)
         if verify_interval < 1:
-            raise ChaptanError(f"CHAPTAN_S3_VERIFY_INTERVAL must be 1 second or more, not {verify_interval}")
+            raise ChaptanError("CHAPTAN_S3_VERIFY_INTERVAL must be 1 second or more, not {value}",
+                               value=verify_interval)
         return cls(
             data_dir=Path(_env("CHAPTAN_DATA_DIR", "data")),
             models_dir=Path(_env("CHAPTAN_MODELS_DIR", "models")),

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from .errors import ChaptanError
+from .messages import Message
 from .store import Job, NotFoundError, Store
 
 log = logging.getLogger(__name__)
@@ -113,9 +114,10 @@ class JobRunner:
         """Queue a failed job again, with a fresh allowance of attempts."""
         job = self._store.get_job(job_id)
         if job is None:
-            raise NotFoundError(f"no job {job_id!r}")
+            raise NotFoundError("no job {job_id!r}", job_id=job_id)
         if job.status != "failed":
-            raise ChaptanError(f"only a failed job can be retried; this one is {job.status}")
+            raise ChaptanError("only a failed job can be retried; this one is {status}",
+                               status=Message(job.status))
         job = self._store.update_job(job_id, status="queued", stage="queued", progress=0.0, eta_seconds=None,
                                      error="", started=None, finished=None, attempts=0, warnings=())
         self._enqueue(job_id)
@@ -128,7 +130,7 @@ class JobRunner:
             while True:
                 job = self._store.get_job(job_id)
                 if job is None:
-                    raise NotFoundError(f"no job {job_id!r}")
+                    raise NotFoundError("no job {job_id!r}", job_id=job_id)
                 if job.ended:
                     return job
                 remaining = _WAIT_POLL if deadline is None else deadline - time.monotonic()
@@ -161,7 +163,8 @@ class JobRunner:
                 log.error("job %s was running during %d crashes; giving up on it", job.id, job.attempts)
                 failed = self._store.update_job(job.id, status="failed", eta_seconds=None,
                                                 finished=time.time(),
-                                                error=f"stopped by a crash {job.attempts} times")
+                                                error=Message("stopped by a crash {count} times",
+                                                              count=job.attempts))
                 self._finish(failed)
             elif job.status == "running":
                 log.warning("job %s was interrupted (attempt %d); queuing it again", job.id, job.attempts)
@@ -213,10 +216,11 @@ class JobRunner:
             log.info("job %s goes on without this process; the next start follows it again", job.id)
             return None
         except ChaptanError as exc:
-            return {"status": "failed", "error": str(exc) or type(exc).__name__}
+            return {"status": "failed", "error": exc.message or type(exc).__name__}
         except Exception as exc:
             log.exception("job %s failed with an unexpected error", job.id)
-            return {"status": "failed", "error": f"internal error: {type(exc).__name__}: {exc}"}
+            error = Message("internal error: {kind}: {detail}", kind=type(exc).__name__, detail=exc)
+            return {"status": "failed", "error": error}
         return {"status": "done", "stage": "done", "progress": 1.0, "error": ""}
 
     def _finish(self, job: Job) -> None:

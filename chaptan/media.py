@@ -45,13 +45,13 @@ class MediaInfo:
 
 def _check_file(path: Path) -> None:
     if not path.exists():
-        raise MediaError(f"no such file: {path}")
+        raise MediaError("no such file: {file}", file=path)
     if path.is_dir():
-        raise MediaError(f"{path} is a folder, not a media file")
+        raise MediaError("{file} is a folder, not a media file", file=path)
     if path.stat().st_size == 0:
-        raise MediaError(f"{path} is empty (0 bytes)")
+        raise MediaError("{file} is empty (0 bytes)", file=path)
     if not os.access(path, os.R_OK):
-        raise MediaError(f"cannot read {path}: permission denied")
+        raise MediaError("cannot read {file}: permission denied", file=path)
 
 
 def _open(path: Path) -> av.container.InputContainer:
@@ -60,8 +60,8 @@ def _open(path: Path) -> av.container.InputContainer:
         return av.open(str(path), mode="r")
     except av.error.FFmpegError as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        raise MediaError(f"{path} is not a readable audio or video file ({reason}); "
-                         "it may be damaged or truncated") from None
+        raise MediaError("{file} is not a readable audio or video file ({reason}); "
+                         "it may be damaged or truncated", file=path, reason=reason) from None
 
 
 def probe(path: str | Path, *, need_audio: bool = True) -> MediaInfo:
@@ -72,9 +72,10 @@ def probe(path: str | Path, *, need_audio: bool = True) -> MediaInfo:
         audio = container.streams.audio[0] if container.streams.audio else None
         video = next((s for s in container.streams.video if not _is_cover_art(s)), None)
         if audio is None and video is None:
-            raise MediaError(f"{path} is not an audio or video file (no audio or video stream found)")
+            raise MediaError("{file} is not an audio or video file (no audio or video stream found)",
+                             file=path)
         if need_audio and audio is None:
-            raise MediaError(f"{path} has no audio stream, so there is nothing to transcribe")
+            raise MediaError("{file} has no audio stream, so there is nothing to transcribe", file=path)
         duration = _duration(container)
         if audio is not None:
             _check_audio_readable(container, audio, path)
@@ -117,7 +118,7 @@ def _check_audio_readable(container, stream, path: Path) -> None:
             if packet.size and packet.decode():
                 break
         else:
-            raise MediaError(f"{path} contains no decodable audio")
+            raise MediaError("{file} contains no decodable audio", file=path)
         if "mov" not in container.format.name.split(",") or not stream.duration:
             return
         duration = float(stream.duration * stream.time_base)
@@ -130,12 +131,15 @@ def _check_audio_readable(container, stream, path: Path) -> None:
             if packet.pts is not None and packet.size:
                 last_end = max(last_end, float((packet.pts + (packet.duration or 0)) * stream.time_base))
     except av.error.FFmpegError as exc:
-        raise MediaError(f"{path} is damaged: its audio cannot be decoded ({exc.strerror or exc})") from None
+        raise MediaError("{file} is damaged: its audio cannot be decoded ({reason})", file=path,
+                         reason=exc.strerror or exc) from None
     start = float(stream.start_time * stream.time_base) if stream.start_time else 0.0
     if last_end and last_end - start < duration - _TRUNCATION_SLACK_S * 2:
-        raise MediaError(f"{path} is truncated: its audio stops at {last_end:.1f} s of {duration:.1f} s")
+        raise MediaError("{file} is truncated: its audio stops at {end:.1f} s of {duration:.1f} s", file=path,
+                         end=last_end, duration=duration)
     if not last_end:
-        raise MediaError(f"{path} is truncated: no audio near its end ({duration:.1f} s)")
+        raise MediaError("{file} is truncated: no audio near its end ({duration:.1f} s)", file=path,
+                         duration=duration)
 
 
 def iter_audio_chunks(path: str | Path, sample_rate: int = SAMPLE_RATE,
@@ -146,7 +150,7 @@ def iter_audio_chunks(path: str | Path, sample_rate: int = SAMPLE_RATE,
     chunk_samples = max(1, int(chunk_seconds * sample_rate))
     with _open(path) as container:
         if not container.streams.audio:
-            raise MediaError(f"{path} has no audio stream, so there is nothing to transcribe")
+            raise MediaError("{file} has no audio stream, so there is nothing to transcribe", file=path)
         stream = container.streams.audio[0]
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
         pending: list[np.ndarray] = []
@@ -184,7 +188,8 @@ def _decoded_frames(container, stream, path: Path) -> Iterator[list | None]:
             except av.error.InvalidDataError:
                 yield None
     except av.error.FFmpegError as exc:
-        raise MediaError(f"{path} is damaged: reading it failed ({exc.strerror or exc})") from None
+        raise MediaError("{file} is damaged: reading it failed ({reason})", file=path,
+                         reason=exc.strerror or exc) from None
 
 
 def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -199,7 +204,7 @@ def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray
         buffer[filled:filled + chunk.shape[0]] = chunk
         filled += chunk.shape[0]
     if not filled:
-        raise MediaError(f"{path} contains no decodable audio")
+        raise MediaError("{file} contains no decodable audio", file=path)
     return buffer[:filled].copy() if filled < buffer.shape[0] * 0.9 else buffer[:filled]
 
 
@@ -218,11 +223,11 @@ def embed_chapters(input_path: str | Path, chapters: Sequence[Chapter], output_p
     if output_path.resolve() == input_path.resolve():
         raise MediaError("the output must be a new file, not the input itself")
     if output_path.parent and not output_path.parent.is_dir():
-        raise MediaError(f"output folder does not exist: {output_path.parent}")
+        raise MediaError("output folder does not exist: {folder}", folder=output_path.parent)
     end = info.duration or max(c.end for c in chapters)
     clipped = [Chapter(c.start, min(c.end, end), c.title) for c in chapters if c.start < end]
     if not clipped:
-        raise MediaError(f"all chapters start after the end of {input_path} ({end:.1f} s)")
+        raise MediaError("all chapters start after the end of {file} ({end:.1f} s)", file=input_path, end=end)
     with tempfile.TemporaryDirectory(prefix="chaptan-") as tmp:
         meta = Path(tmp) / "chapters.txt"
         meta.write_text(to_ffmetadata(clipped), encoding="utf-8")
@@ -238,10 +243,12 @@ def embed_chapters(input_path: str | Path, chapters: Sequence[Chapter], output_p
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         output_path.unlink(missing_ok=True)
-        raise MediaError(f"ffmpeg could not write {output_path}: {lines[-1] if lines else 'unknown error'}")
+        raise MediaError("ffmpeg could not write {file}: {reason}", file=output_path,
+                         reason=lines[-1] if lines else "unknown error")
     written = read_chapters(output_path)
     if len(written) != len(clipped):
-        raise MediaError(f"{output_path} was written but holds {len(written)} of {len(clipped)} chapters")
+        raise MediaError("{file} was written but holds {written} of {count} chapters", file=output_path,
+                         written=len(written), count=len(clipped))
     return output_path
 
 

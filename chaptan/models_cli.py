@@ -155,11 +155,12 @@ def _pull(args: argparse.Namespace) -> int:
     voice = PIPER_NAME.fullmatch(name)
     repos = _whisper_names()
     if voice is None and name not in repos and not REPO_ID.fullmatch(name):
-        raise ChaptanError(f"unknown model {name!r}: give a faster-whisper model ({', '.join(repos)}), a "
-                           "Hugging Face repo id, or a Piper voice such as en_US-lessac-medium")
+        raise ChaptanError("unknown model {name!r}: give a faster-whisper model ({choices}), a Hugging Face "
+                           "repo id, or a Piper voice such as en_US-lessac-medium", name=name,
+                           choices=", ".join(repos))
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:
-        raise ChaptanError(f"cannot download {name}: HF_HUB_OFFLINE is set, so downloads are off "
-                           "(unset it, or copy the files into the models dir by hand)")
+        raise ChaptanError("cannot download {name}: HF_HUB_OFFLINE is set, so downloads are off "
+                           "(unset it, or copy the files into the models dir by hand)", name=name)
     try:
         if voice is not None:
             target = _pull_voice(name, voice, models_dir / "voices")
@@ -169,7 +170,7 @@ def _pull(args: argparse.Namespace) -> int:
         # huggingface_hub's network, offline and HTTP errors are OSError subclasses; a missing file
         # in a repo can also be a bare EntryNotFoundError.
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ChaptanError(f"cannot download {name}: {reason}") from None
+        raise ChaptanError("cannot download {name}: {reason}", name=name, reason=reason) from None
     print(f"Saved {name} to {target}")
     return 0
 
@@ -183,7 +184,7 @@ def _pull_whisper(repo: str, whisper_dir: Path) -> Path:
     # target/.cache, so an interrupted download continues where it stopped.
     snapshot_download(repo, local_dir=target, allow_patterns=WHISPER_FILES)
     if not (target / "model.bin").is_file():
-        raise ChaptanError(f"{repo} has no model.bin: it is not a CTranslate2 Whisper model")
+        raise ChaptanError("{repo} has no model.bin: it is not a CTranslate2 Whisper model", repo=repo)
     return target
 
 

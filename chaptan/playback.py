@@ -69,7 +69,7 @@ def make_copy(source: Path, dest: Path, duration: float, progress: Callable[[flo
     if ffmpeg.returncode != 0:
         partial.unlink(missing_ok=True)
         reason = (error.strip().splitlines() or ["ffmpeg failed"])[-1]
-        raise ChaptanError(f"could not make a playable copy: {reason}")
+        raise ChaptanError("could not make a playable copy: {reason}", reason=reason)
     os.replace(partial, dest)
     progress(1.0)
     return dest

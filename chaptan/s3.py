@@ -121,8 +121,8 @@ def restore_database(settings: Settings, db_path: Path) -> bool:
     try:
         restored = _download_to(make_client(), settings.s3_bucket, settings.s3_prefix + DB_KEY, db_path)
     except S3_ERRORS as exc:
-        raise ChaptanError(f"cannot restore the database from s3://{settings.s3_bucket}/"
-                           f"{settings.s3_prefix}{DB_KEY}: {exc}") from exc
+        raise ChaptanError("cannot restore the database from {url}: {reason}", reason=exc,
+                           url=f"s3://{settings.s3_bucket}/{settings.s3_prefix}{DB_KEY}") from exc
     if restored:
         log.info("restored the database from s3://%s/%s%s", settings.s3_bucket, settings.s3_prefix, DB_KEY)
     return restored
@@ -312,7 +312,8 @@ class S3Mirror:
         try:
             return self._listing("")
         except S3_ERRORS as exc:
-            raise ChaptanError(f"cannot list s3://{self.bucket}/{self.prefix}: {exc}") from exc
+            raise ChaptanError("cannot list {url}: {reason}", url=f"s3://{self.bucket}/{self.prefix}",
+                               reason=exc) from exc
 
     def _reconcile(self, states: dict[str, dict[str, Any]], remote: dict[str, int]) -> Verification:
         result = Verification(snapshot_missing=DB_KEY not in remote and self.store.path.exists())

@@ -30,7 +30,7 @@ class Mirror(Protocol):
 
 def _safe(part: str) -> str:
     if not _SAFE.match(part) or part in {".", ".."}:
-        raise ChaptanError(f"invalid name {part!r}")
+        raise ChaptanError("invalid name {name!r}", name=part)
     return part
 
 
@@ -89,7 +89,7 @@ class ArtifactStore:
             dest.parent.mkdir(parents=True, exist_ok=True)
             if self.mirror.download(self.key(owner, job_id, name), dest):
                 return dest
-        raise ChaptanError(f"the file {name} of this video is missing")
+        raise ChaptanError("the file {name} of this video is missing", name=name)
 
     def exists(self, owner: str, job_id: str, name: str) -> bool:
         return self.local_path(owner, job_id, name).exists()

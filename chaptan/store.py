@@ -25,6 +25,7 @@ from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
 from .errors import ChaptanError
+from .messages import Message
 
 try:
     import fcntl
@@ -86,7 +87,9 @@ class Job:
         if self.status not in JOB_STATUSES:
             raise ValueError(f"job status must be one of {JOB_STATUSES}, not {self.status!r}")
         # JSON gives lists back; a tuple keeps the frozen dataclass hashable and truly immutable.
-        object.__setattr__(self, "warnings", tuple(self.warnings))
+        # Messages are stored as data (see _to_doc), so the browser can show them in its language.
+        object.__setattr__(self, "error", Message.from_data(self.error))
+        object.__setattr__(self, "warnings", tuple(Message.from_data(w) for w in self.warnings))
 
     @property
     def ended(self) -> bool:
@@ -108,8 +111,17 @@ def _from_doc(cls: type, doc: Mapping[str, Any]) -> Any:
 
 
 def _to_doc(obj: Any) -> dict[str, Any]:
-    doc = dataclasses.asdict(obj)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in doc.items()}
+    return {f.name: _doc_value(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+def _doc_value(value: Any) -> Any:
+    if isinstance(value, Message):
+        return value.to_data()
+    if isinstance(value, (list, tuple)):
+        return [_doc_value(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _doc_value(item) for key, item in value.items()}
+    return value
 
 
 def _replace_with(new: Mapping[str, Any]) -> Callable[[dict[str, Any]], None]:
@@ -119,12 +131,14 @@ def _replace_with(new: Mapping[str, Any]) -> Callable[[dict[str, Any]], None]:
     return transform
 
 
-def _stale_message(latest: ChapterVersion | None, base_version: int) -> str:
+def _stale_message(latest: ChapterVersion | None, base_version: int) -> Message:
     if latest is None:  # the versions were removed after the editor loaded them
-        return f"this video's chapters changed after you opened version {base_version}; reload to see them"
+        return Message("this video's chapters changed after you opened version {version}; reload to see them",
+                       version=base_version)
     saved_at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(latest.created))
-    return (f"this video's chapters were saved by {latest.author} at {saved_at} "
-            f"(version {latest.number}) after you opened them; reload to see them")
+    return Message("this video's chapters were saved by {author} at {time} (version {version}) after you "
+                   "opened them; reload to see them", author=latest.author, time=saved_at,
+                   version=latest.number)
 
 
 class _StrKeyTable(Table):
@@ -267,7 +281,7 @@ class Store:
         with self._changing():
             table = self._db.table(_USERS)
             if table.contains(doc_id=user.name):
-                raise ChaptanError(f"user {user.name!r} already exists")
+                raise ChaptanError("user {name!r} already exists", name=user.name)
             table.insert(Document(_to_doc(user), doc_id=user.name))
 
     def get_user(self, name: str) -> User | None:
@@ -279,7 +293,7 @@ class Store:
         with self._changing():
             user = self.get_user(name)
             if user is None:
-                raise NotFoundError(f"no user named {name!r}")
+                raise NotFoundError("no user named {name!r}", name=name)
             user = dataclasses.replace(user, **fields)
             if user.name != name:
                 raise ValueError("a user's name cannot change")
@@ -289,7 +303,7 @@ class Store:
     def remove_user(self, name: str) -> None:
         with self._changing():
             if not self._db.table(_USERS).remove(doc_ids=[name]):
-                raise NotFoundError(f"no user named {name!r}")
+                raise NotFoundError("no user named {name!r}", name=name)
 
     def list_users(self) -> list[User]:
         with self._locked():
@@ -302,7 +316,7 @@ class Store:
         with self._changing():
             table = self._db.table(_JOBS)
             if table.contains(doc_id=job.id):
-                raise ChaptanError(f"job {job.id!r} already exists")
+                raise ChaptanError("job {job_id!r} already exists", job_id=job.id)
             table.insert(Document(_to_doc(job), doc_id=job.id))
 
     def get_job(self, job_id: str) -> Job | None:
@@ -316,7 +330,7 @@ class Store:
         with self._changing():
             job = self.get_job(job_id)
             if job is None:
-                raise NotFoundError(f"no job {job_id!r}")
+                raise NotFoundError("no job {job_id!r}", job_id=job_id)
             job = dataclasses.replace(job, **fields)
             if job.id != job_id:
                 raise ValueError("a job's id cannot change")
@@ -327,7 +341,7 @@ class Store:
         """Remove the job and its chapter versions."""
         with self._changing():
             if not self._db.table(_JOBS).remove(doc_ids=[job_id]):
-                raise NotFoundError(f"no job {job_id!r}")
+                raise NotFoundError("no job {job_id!r}", job_id=job_id)
             self._db.table(_VERSIONS).remove(doc_ids=[job_id])
 
     def list_jobs(self, owner: str | None = None) -> list[Job]:
@@ -350,7 +364,7 @@ class Store:
         """
         with self._changing():
             if self.get_job(job_id) is None:
-                raise NotFoundError(f"no job {job_id!r}")
+                raise NotFoundError("no job {job_id!r}", job_id=job_id)
             versions = self.list_chapter_versions(job_id)
             latest = versions[-1] if versions else None
             current = latest.number if latest else 0

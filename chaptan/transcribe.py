@@ -24,6 +24,7 @@ from . import bundled_model
 from .config import Settings
 from .errors import ChaptanError
 from .media import SAMPLE_RATE, iter_audio_chunks, probe
+from .messages import Message
 from .transcript import Segment, Transcript, Word
 
 log = logging.getLogger(__name__)
@@ -82,14 +83,15 @@ def resolve_model(name: str, models_dir: str | Path, cache_dir: str | Path | Non
         folder = Path(name).expanduser()
         if folder.is_dir():
             if not (folder / "model.bin").is_file():
-                raise ChaptanError(f"{folder} is not a CTranslate2 Whisper model folder (no model.bin)")
+                raise ChaptanError("{folder} is not a CTranslate2 Whisper model folder (no model.bin)",
+                                   folder=folder)
             return str(folder), folder.name
         if name == "tiny.en":
             return _bundled_tiny()
         if name == "base" and bundled_model.available():
             return str(bundled_model.model_folder(cache_dir)), BUNDLED_BASE
         if name.startswith((".", "~")) or ("/" in name and not _looks_like_repo_id(name)):
-            raise ChaptanError(f"whisper model folder not found: {name}")
+            raise ChaptanError("whisper model folder not found: {folder}", folder=name)
         return _download(name), name
     local = sorted(p for p in (Path(models_dir) / "whisper").glob("*/") if (p / "model.bin").is_file())
     if local:
@@ -117,10 +119,11 @@ def _download(name: str) -> str:
         return download_model(name, local_files_only=offline)
     except (ValueError, OSError) as exc:
         # huggingface_hub's offline, not-cached and HTTP errors are OSError/ValueError subclasses.
-        where = "offline and not in the Hugging Face cache" if offline else "could not be downloaded"
+        where = Message("offline and not in the Hugging Face cache" if offline else "could not be downloaded")
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ChaptanError(f"whisper model {name!r} is not available: {where} ({reason}); put a "
-                           "CTranslate2 model folder in models/whisper/ or pass its path") from None
+        raise ChaptanError("whisper model {name!r} is not available: {where} ({reason}); put a "
+                           "CTranslate2 model folder in models/whisper/ or pass its path", name=name,
+                           where=where, reason=reason) from None
 
 
 def resolve_device(device: str, compute_type: str) -> tuple[str, str]:
@@ -129,7 +132,7 @@ def resolve_device(device: str, compute_type: str) -> tuple[str, str]:
 
     device = (device or "auto").lower()
     if device not in {"auto", "cpu", "cuda"}:
-        raise ChaptanError(f"unknown device {device!r}; choose auto, cpu or cuda")
+        raise ChaptanError("unknown device {device!r}; choose auto, cpu or cuda", device=device)
     gpus = ctranslate2.get_cuda_device_count()
     if device == "cuda" and gpus == 0:
         raise ChaptanError("device cuda was asked for, but CTranslate2 finds no CUDA GPU")
@@ -138,8 +141,9 @@ def resolve_device(device: str, compute_type: str) -> tuple[str, str]:
     compute_type = compute_type or ("float16" if device == "cuda" else "int8")
     supported = ctranslate2.get_supported_compute_types(device)
     if compute_type not in supported and compute_type not in {"auto", "default"}:
-        raise ChaptanError(f"compute type {compute_type!r} is not supported on {device}; "
-                           f"choose one of {', '.join(sorted(supported))}")
+        raise ChaptanError("compute type {compute_type!r} is not supported on {device}; "
+                           "choose one of {choices}", compute_type=compute_type, device=device,
+                           choices=", ".join(sorted(supported)))
     return device, compute_type
 
 
@@ -205,7 +209,8 @@ def load_whisper(path: str, device: str, compute_type: str):
             try:
                 model = WhisperModel(path, device=device, compute_type=compute_type)
             except (RuntimeError, ValueError, OSError) as exc:
-                raise ChaptanError(f"cannot load whisper model {path} on {device}: {exc}") from None
+                raise ChaptanError("cannot load whisper model {folder} on {device}: {reason}", folder=path,
+                                   device=device, reason=exc) from None
             _MODELS[key] = model
         return model
 
@@ -369,9 +374,10 @@ class WhisperTranscriber:
                           warnings=tuple(self._skipped_warning(start, end, code)
                                          for start, end, code in _merge_skips(skipped)))
 
-    def _skipped_warning(self, start: float, end: float, language: str) -> str:
-        return (f"{_clock(start)}-{_clock(end)} is spoken in {language}, which whisper {self.model_label} "
-                "cannot transcribe, so it was left out of the transcript")
+    def _skipped_warning(self, start: float, end: float, language: str) -> Message:
+        return Message("{start}-{end} is spoken in {language}, which whisper {model} cannot transcribe, "
+                       "so it was left out of the transcript", start=_clock(start), end=_clock(end),
+                       language=language, model=self.model_label)
 
     def _language_runs(self, window: np.ndarray,
                        language: str | None) -> Iterator[tuple[int, np.ndarray, str | None]]:
@@ -404,11 +410,12 @@ class WhisperTranscriber:
 
         language = language.lower()
         if language not in _LANGUAGE_CODES:
-            raise ChaptanError(f"unknown language code {language!r}; use auto or a code such as en, de, fr")
+            raise ChaptanError("unknown language code {language!r}; use auto or a code such as en, de, fr",
+                               language=language)
         if self.model_for(language) is None:
-            raise ChaptanError(f"whisper {self.model_label} only knows English and cannot transcribe "
-                               f"{language!r}; choose English or automatic detection, or a multilingual "
-                               "model")
+            raise ChaptanError("whisper {model} only knows English and cannot transcribe {language!r}; "
+                               "choose English or automatic detection, or a multilingual model",
+                               model=self.model_label, language=language)
         return language
 
     def _run(self, model, window: np.ndarray, language: str | None):

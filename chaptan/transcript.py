@@ -58,18 +58,19 @@ class Transcript:
         segments = []
         for i, raw in enumerate(data["segments"]):
             if not isinstance(raw, dict):
-                raise TranscriptError(f"transcript segment {i} is not an object")
+                raise TranscriptError("transcript segment {index} is not an object", index=i)
             missing = [k for k in ("start", "end", "text") if k not in raw]
             if missing:
-                raise TranscriptError(f"transcript segment {i} lacks {', '.join(missing)}")
+                raise TranscriptError("transcript segment {index} lacks {keys}", index=i,
+                                      keys=", ".join(missing))
             try:
                 start, end = float(raw["start"]), float(raw["end"])
             except (TypeError, ValueError):
-                raise TranscriptError(f"transcript segment {i} has a non-numeric time") from None
+                raise TranscriptError("transcript segment {index} has a non-numeric time", index=i) from None
             if not isinstance(raw["text"], str):
-                raise TranscriptError(f"transcript segment {i} text is not a string")
+                raise TranscriptError("transcript segment {index} text is not a string", index=i)
             if start < 0 or end < start:
-                raise TranscriptError(f"transcript segment {i} has end before start")
+                raise TranscriptError("transcript segment {index} has end before start", index=i)
             words = tuple(Word(float(w["start"]), float(w["end"]), str(w["text"]))
                           for w in raw.get("words") or () if isinstance(w, dict)
                           and {"start", "end", "text"} <= w.keys())
@@ -90,14 +91,14 @@ class Transcript:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise TranscriptError(f"transcript not found: {path}") from None
+            raise TranscriptError("transcript not found: {file}", file=path) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise TranscriptError(f"cannot read transcript {path}: {exc}") from None
+            raise TranscriptError("cannot read transcript {file}: {reason}", file=path, reason=exc) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise TranscriptError(f"transcript {path} is not valid JSON: {exc.msg} "
-                                  f"at line {exc.lineno}") from None
+            raise TranscriptError("transcript {file} is not valid JSON: {reason} at line {line}", file=path,
+                                  reason=exc.msg, line=exc.lineno) from None
         return cls.from_dict(data)
 
 

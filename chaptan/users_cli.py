@@ -84,7 +84,7 @@ def _add(args: argparse.Namespace) -> int:
     # Fail on the name before anyone types a password for it.
     validate_name(args.name)
     if any(u.name == args.name for u in accounts.list()):
-        raise ChaptanError(f"user {args.name!r} already exists")
+        raise ChaptanError("user {name!r} already exists", name=args.name)
     password, generated = _read_password(args)
     accounts.create(args.name, password, is_admin=args.admin, email=args.email)
     print(f"created {'admin ' if args.admin else 'user '}{args.name}")

@@ -24,6 +24,7 @@ from .config import Settings
 from .errors import ChaptanError, MediaError
 from .jobs import JobRunner
 from .media import probe
+from .messages import Message
 from .playback import PLAYBACK_FILE, PlaybackCopies, needs_copy
 from .storage import ArtifactStore
 from .store import Job, NotFoundError, Store
@@ -70,8 +71,7 @@ EXPORT_KEYS = tuple(e.key for e in EXPORTS)
 
 
 class VideoNotFound(ChaptanError):
-    def __init__(self, job_id: str):
-        super().__init__(f"no video {job_id!r} in your library")
+    """A video the caller named is not theirs, or does not exist: the two read the same."""
 
 
 class VideoLibrary:
@@ -97,9 +97,10 @@ class VideoLibrary:
         """Check the upload is usable media, keep it in the user's folder, queue the job."""
         upload = Path(upload)
         if language not in LANGUAGES and not (2 <= len(language) <= 3 and language.isalpha()):
-            raise ChaptanError(f"unknown language {language!r}")
+            raise ChaptanError("unknown language {language!r}", language=language)
         if generator not in ("auto", "local", "llm"):
-            raise ChaptanError(f"unknown generator {generator!r}; choose auto, local or llm")
+            raise ChaptanError("unknown generator {generator!r}; choose auto, local or llm",
+                               generator=generator)
         if max_chapters and max_chapters < 3:
             raise ChaptanError("YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+")
         job_id = uuid.uuid4().hex[:12]
@@ -116,7 +117,7 @@ class VideoLibrary:
                 info = probe(present)
             except MediaError as exc:
                 # The message names the server's temporary path; the person knows the file by its name.
-                raise MediaError(str(exc).replace(str(present), upload.name)) from None
+                raise MediaError(exc.message.replaced(file=upload.name)) from None
             stored = self.artifacts.put_file(requester.name, job_id, source_name, present,
                                              move=present == upload)
             with self._recall:
@@ -190,7 +191,7 @@ class VideoLibrary:
     def job(self, requester: Requester, job_id: str) -> Job:
         job = self.store.get_job(str(job_id).strip())
         if job is None or (job.owner != requester.name and not requester.is_admin):
-            raise VideoNotFound(str(job_id))
+            raise VideoNotFound("no video {job_id!r} in your library", job_id=str(job_id))
         return job
 
     def jobs(self, requester: Requester, everyone: bool = False) -> list[Job]:
@@ -234,7 +235,7 @@ class VideoLibrary:
 
     def summary(self, job: Job) -> dict:
         return {"job_id": job.id, "title": job.title, "owner": job.owner, "status": job.status,
-                "stage": job.stage, "progress": round(job.progress, 3), "error": job.error,
+                "stage": job.stage, "progress": round(job.progress, 3), "error": str(job.error),
                 "duration": job.duration, "created": job.created, "language": job.language,
                 "worker": job.worker, "playback": job.playback or "original",
                 "playback_progress": self.playback_progress(job)}
@@ -258,7 +259,8 @@ class VideoLibrary:
         job = self._finished(requester, job_id)
         spec = next((e for e in EXPORTS if e.key == fmt), None)
         if spec is None:
-            raise ChaptanError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_KEYS)}")
+            raise ChaptanError("unknown export format {format!r}; choose one of {choices}", format=fmt,
+                               choices=", ".join(EXPORT_KEYS))
         dest_dir.mkdir(parents=True, exist_ok=True)
         stem = _file_stem(job.title)
         if spec.key == "video":
@@ -275,9 +277,9 @@ class VideoLibrary:
         if fmt == "youtube":
             problems = validate(result.chapters, job.duration or 0.0)
             if problems:
-                raise ChaptanError("the saved chapters are a draft that YouTube would refuse ("
-                                   + "; ".join(p.message for p in problems[:3])
-                                   + "): fix them in the Chapter editor first")
+                raise ChaptanError("the saved chapters are a draft that YouTube would refuse ({problems}): "
+                                   "fix them in the Chapter editor first",
+                                   problems=[p.message for p in problems[:3]])
         return chapter_formats.render(result, {"chapters_json": "json", "chapters_vtt": "vtt"}.get(fmt, fmt))
 
     # --- editing --------------------------------------------------------------------------
@@ -303,28 +305,31 @@ class VideoLibrary:
         job = self._finished(requester, job_id)
         old = next((v for v in self.store.list_chapter_versions(job.id) if v.number == version), None)
         if old is None:
-            raise ChaptanError(f"this video has no chapter version {version}")
+            raise ChaptanError("this video has no chapter version {version}", version=version)
         chapters = chapter_formats.chapters_from_dict({"chapters": old.chapters}, job.duration)
         return self.save_chapters(requester, job_id, chapters, base_version,
                                   note=f"restored version {version}")
 
     def retitle(self, requester: Requester, job_id: str, chapters: list[Chapter],
-                indices: list[int] | None = None) -> tuple[list[str], str]:
+                indices: list[int] | None = None) -> tuple[list[str], Message]:
         """New titles for the chapters at `indices` (all when None), from the LLM when one is
-        configured, else from the local titler. Returns the titles and a note on what made them."""
+        configured, else from the local titler. Returns the titles and the notice that says what
+        made them."""
         job = self._finished(requester, job_id)
         transcript = self.transcript(job)
         wanted = range(len(chapters)) if indices is None else indices
         if any(not 0 <= i < len(chapters) for i in wanted):
             raise ChaptanError("select a chapter row first")
-        note = "local titles"
+        note = Message("New titles: local titles.")
         if self.settings.llm_configured:
             from .chapters.llm import LLMFailure, retitle
 
             try:
-                return retitle(self.settings, transcript, chapters, list(wanted)), "LLM titles"
+                titles = retitle(self.settings, transcript, chapters, list(wanted))
+                return titles, Message("New titles: LLM titles.")
             except LLMFailure as exc:
-                note = f"the LLM failed ({exc}); used local titles"
+                note = Message("New titles: the LLM failed ({reason}); used local titles.",
+                               reason=exc.message)
         titles = [c.title for c in chapters]
         for i in wanted:
             others = titles[:i] + titles[i + 1:]

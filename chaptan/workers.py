@@ -31,6 +31,7 @@ from typing import Any
 from .config import Settings
 from .errors import ChaptanError
 from .jobs import JobInterrupted
+from .messages import Message
 from .storage import ArtifactStore
 from .store import Job, Store
 
@@ -126,13 +127,14 @@ def _source_of(context: WorkerContext, job: Job) -> Path:
             return context.artifacts.path(job.owner, job.id, job.source_name)
         except ChaptanError:
             if time.monotonic() > deadline:
-                where = ("the bucket" if context.settings.s3_bucket
-                         else f"the data folder {context.settings.data_dir}")
-                raise ChaptanError(f"the worker on {socket.gethostname()} cannot read this video's upload "
-                                   f"from {where}; workers need the app's data folder or bucket") from None
+                where = (Message("the bucket") if context.settings.s3_bucket
+                         else Message("the data folder {folder}", folder=context.settings.data_dir))
+                raise ChaptanError("the worker on {host} cannot read this video's upload from {where}; "
+                                   "workers need the app's data folder or bucket", host=socket.gethostname(),
+                                   where=where) from None
         except Exception as exc:
-            raise ChaptanError(f"the worker on {socket.gethostname()} cannot reach the store: "
-                               f"{type(exc).__name__}: {exc}") from None
+            raise ChaptanError("the worker on {host} cannot reach the store: {kind}: {detail}",
+                               host=socket.gethostname(), kind=type(exc).__name__, detail=exc) from None
         time.sleep(2.0)
 
 
@@ -243,7 +245,9 @@ class RemoteWork:
             if state == "SUCCESS":
                 return info
             if state in ("FAILURE", "REVOKED"):
-                raise ChaptanError(str(info) if info else f"the worker's task ended as {state.lower()}")
+                if info:  # the worker's own English text: its message id stayed in that process
+                    raise ChaptanError(Message(str(info)))
+                raise ChaptanError("the worker's task ended as {state}", state=state.lower())
             if state in ("STARTED", "PROGRESS") and isinstance(info, dict):
                 holder = str(info.get("host") or info.get("hostname") or "")
                 if holder and holder != host:

@@ -6,6 +6,7 @@ import logging
 
 from ..config import Settings
 from ..errors import ChaptanError
+from ..messages import Message
 from ..transcript import Transcript
 from .local import LocalChapterer, title_for_span
 from .model import Chapter, Chapterer, ChapterOptions, ChapterResult, Proposal
@@ -25,15 +26,14 @@ def generate_chapters(transcript: Transcript, options: ChapterOptions | None = N
     options = options or ChapterOptions()
     settings = settings or Settings.from_env()
     if generator not in GENERATORS:
-        raise ChaptanError(f"unknown generator {generator!r}; choose auto, local or llm")
+        raise ChaptanError("unknown generator {generator!r}; choose auto, local or llm", generator=generator)
     if options.max_chapters and options.max_chapters < 3:
-        raise ChaptanError("YouTube needs at least 3 chapters: "
-                           "max chapters must be 0 (no limit) or 3 or more")
+        raise ChaptanError("YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+")
     warnings: list[str] = []
     use_llm = generator == "llm" or (generator == "auto" and settings.llm_configured)
     if generator == "llm" and not settings.llm_configured:
-        warnings.append("no LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL); "
-                        "used the local generator")
+        warnings.append(Message("no LLM is configured (set OPENAI_API_KEY or OPENAI_BASE_URL); "
+                                "used the local generator"))
         use_llm = False
     if use_llm and transcript.segments:
         from .llm import LLMChapterer, LLMFailure
@@ -43,6 +43,7 @@ def generate_chapters(transcript: Transcript, options: ChapterOptions | None = N
             return ChapterResult(enforce(proposals, transcript, options, title_for_span), "llm", warnings)
         except LLMFailure as exc:
             log.warning("LLM chapters failed: %s", exc)
-            warnings.append(f"the LLM failed ({exc}); used the local generator")
+            warnings.append(Message("the LLM failed ({reason}); used the local generator",
+                                    reason=exc.message))
     proposals = LocalChapterer().propose(transcript, options)
     return ChapterResult(enforce(proposals, transcript, options, title_for_span), "local", warnings)

@@ -37,7 +37,8 @@ def parse_rows(rows: Sequence[Sequence]) -> list[tuple[float, str]]:
             continue
         start = parse_clock(start_text)
         if start is None:
-            raise ChapterError(f"row {i + 1}: {start_text!r} is not a time; write m:ss or h:mm:ss")
+            raise ChapterError("row {row}: {text!r} is not a time; write m:ss or h:mm:ss", row=i + 1,
+                               text=start_text)
         out.append((start, title))
     return out
 
@@ -59,7 +60,7 @@ def add_at(rows: Sequence[Sequence], at: float, duration: float, transcript: Tra
     other chapter has."""
     chapters = to_chapters(rows, duration)
     if any(abs(c.start - at) < 0.5 for c in chapters):
-        raise ChapterError(f"there is already a chapter at {youtube_timestamp(at)}")
+        raise ChapterError("there is already a chapter at {time}", time=youtube_timestamp(at))
     following = [c.start for c in chapters if c.start > at]
     end = following[0] if following else duration
     others = [c.title for c in chapters]
@@ -90,7 +91,7 @@ def split_at(rows: Sequence[Sequence], at: float, duration: float, transcript: T
     """Split the chapter playing at `at` in two; the second half gets a title of its own."""
     chapters = to_chapters(rows, duration)
     if not any(c.start < at < c.end for c in chapters):
-        raise ChapterError(f"no chapter is playing at {youtube_timestamp(at)} to split")
+        raise ChapterError("no chapter is playing at {time} to split", time=youtube_timestamp(at))
     return add_at(rows, at, duration, transcript, titler)
 
 

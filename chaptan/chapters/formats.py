@@ -76,7 +76,8 @@ def render(result: ChapterResult, fmt: str) -> str:
         return to_json(result)
     renderers = {"youtube": to_youtube, "vtt": to_vtt, "ffmetadata": to_ffmetadata}
     if fmt not in renderers:
-        raise ChapterError(f"unknown chapter format {fmt!r}; choose one of {', '.join(CHAPTER_FORMATS)}")
+        raise ChapterError("unknown chapter format {format!r}; choose one of {choices}", format=fmt,
+                           choices=", ".join(CHAPTER_FORMATS))
     return renderers[fmt](result.chapters)
 
 
@@ -89,12 +90,12 @@ def chapters_from_dict(data: object, duration: float | None = None) -> list[Chap
     rows = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "start" not in item or "title" not in item:
-            raise ChapterError(f"chapter {i + 1} needs a start and a title")
+            raise ChapterError("chapter {number} needs a start and a title", number=i + 1)
         try:
             start = float(item["start"])
             end = float(item["end"]) if item.get("end") is not None else None
         except (TypeError, ValueError):
-            raise ChapterError(f"chapter {i + 1} has a non-numeric time") from None
+            raise ChapterError("chapter {number} has a non-numeric time", number=i + 1) from None
         rows.append((start, end, str(item["title"])))
     rows.sort(key=lambda r: r[0])
     chapters = []
@@ -111,7 +112,7 @@ def load_chapters(path: str | Path, duration: float | None = None) -> list[Chapt
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ChapterError(f"chapters file not found: {path}") from None
+        raise ChapterError("chapters file not found: {file}", file=path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ChapterError(f"cannot read chapters file {path}: {exc}") from None
+        raise ChapterError("cannot read chapters file {file}: {reason}", file=path, reason=exc) from None
     return chapters_from_dict(data, duration)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..config import Settings
 from ..errors import ChaptanError
 from ..llm import language_name, make_chat_model
+from ..messages import Message
 from ..transcript import Segment, Transcript, clock
 from .formats import parse_timestamp
 from .model import Chapter, ChapterOptions, Proposal
@@ -94,7 +95,8 @@ class LLMChapterer:
         # A window without a usable start is survivable (the rules fill gaps); a whole reply
         # without one means the model is not following the format, and the local generator is better.
         if not chosen:
-            raise LLMFailure(f"none of the {offered} chapter starts the LLM gave is a time in the video")
+            raise LLMFailure("none of the {count} chapter starts the LLM gave is a time in the video",
+                             count=offered)
         return chosen
 
 
@@ -344,35 +346,39 @@ def json_from_text(text: str) -> object:
             return decoder.raw_decode(body, match.start())[0]
         except json.JSONDecodeError:
             continue
-    raise LLMFailure(f"the LLM's reply is not JSON: {_one_line(text, 80)!r}")
+    raise LLMFailure("the LLM's reply is not JSON: {reply!r}", reply=_one_line(text, 80))
 
 
 def _items(data: object, key: str) -> list[dict]:
     """The objects in `data[key]` (or in `data` itself when the model sent a bare list)."""
     listed = data.get(key) if isinstance(data, dict) else data
     if not isinstance(listed, list):
-        raise LLMFailure(f'the LLM\'s reply has no "{key}" list')
+        raise LLMFailure('the LLM\'s reply has no "{key}" list', key=key)
     return [item for item in listed if isinstance(item, dict)]
 
 
-def _describe(exc: BaseException, settings: Settings) -> str:
+def _describe(exc: BaseException, settings: Settings) -> Message:
     """A one-line reason for `exc`, with the API key masked should the server have echoed it."""
-    server = settings.openai_base_url or "api.openai.com"
+    def masked(text: object) -> str:
+        text = str(text)
+        if settings.openai_api_key:
+            text = text.replace(settings.openai_api_key, "***")
+        return _one_line(text, 160)
+
+    server = masked(settings.openai_base_url or "api.openai.com")
     if isinstance(exc, openai.APITimeoutError):
-        reason = f"no answer from the LLM server at {server} within {settings.llm_timeout:g} s"
-    elif isinstance(exc, openai.APIConnectionError):
-        reason = f"cannot reach the LLM server at {server}"
-    elif isinstance(exc, openai.APIStatusError):
+        return Message("no answer from the LLM server at {server} within {seconds:g} s", server=server,
+                       seconds=settings.llm_timeout)
+    if isinstance(exc, openai.APIConnectionError):
+        return Message("cannot reach the LLM server at {server}", server=server)
+    if isinstance(exc, openai.APIStatusError):
         body = exc.body if isinstance(exc.body, dict) else {}
         detail = body.get("message") if isinstance(body.get("message"), str) else exc.message
-        reason = f"the LLM server answered HTTP {exc.status_code}: {detail}"
-    elif isinstance(exc, openai.LengthFinishReasonError):
-        reason = "the LLM's reply was cut off at its length limit"
-    else:
-        reason = f"the LLM's reply is unusable: {exc}"
-    if settings.openai_api_key:
-        reason = reason.replace(settings.openai_api_key, "***")
-    return _one_line(reason, 200)
+        return Message("the LLM server answered HTTP {status}: {detail}", status=exc.status_code,
+                       detail=masked(detail))
+    if isinstance(exc, openai.LengthFinishReasonError):
+        return Message("the LLM's reply was cut off at its length limit")
+    return Message("the LLM's reply is unusable: {detail}", detail=masked(exc))
 
 
 def _one_line(text: str, limit: int) -> str:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..messages import Message
 from ..transcript import Transcript
 from .model import Chapter, ChapterOptions, Proposal, Titler
 
@@ -125,7 +126,7 @@ def _distinct(titles: list[str]) -> list[str]:
 @dataclass(frozen=True)
 class Violation:
     row: int  # 0-based index in the table; -1 for the table as a whole
-    message: str
+    message: Message
 
 
 def validate(chapters: Sequence[Chapter], duration: float,
@@ -133,31 +134,36 @@ def validate(chapters: Sequence[Chapter], duration: float,
     """Every way `chapters` breaks YouTube's rules, each with the row and the reason."""
     problems: list[Violation] = []
     if not chapters:
-        return [Violation(-1, "there are no chapters")]
+        return [Violation(-1, Message("there are no chapters"))]
     if chapters[0].start != 0:
-        problems.append(Violation(0, "the first chapter must start at 0:00"))
+        problems.append(Violation(0, Message("the first chapter must start at 0:00")))
     if len(chapters) < MIN_CHAPTERS:
-        problems.append(Violation(-1, f"YouTube needs at least {MIN_CHAPTERS} chapters, "
-                                      f"this list has {len(chapters)}"))
+        too_few = Message("YouTube needs at least {least} chapters, this list has {count}",
+                          least=MIN_CHAPTERS, count=len(chapters))
+        problems.append(Violation(-1, too_few))
     seen: dict[str, int] = {}
     for i, ch in enumerate(chapters):
-        row = f"row {i + 1}"
+        row = i + 1
         if i and ch.start <= chapters[i - 1].start:
-            problems.append(Violation(i, f"{row} starts before or with the chapter above it"))
+            problems.append(Violation(i, Message("row {row} starts before or with the chapter above it",
+                                                 row=row)))
         end = chapters[i + 1].start if i + 1 < len(chapters) else duration
         if end - ch.start < min_seconds and not (i and ch.start <= chapters[i - 1].start):
-            problems.append(Violation(i, f"{row} lasts {max(end - ch.start, 0):.0f} s; "
-                                         f"chapters need at least {min_seconds:g} s"))
+            problems.append(Violation(i, Message("row {row} lasts {length:.0f} s; "
+                                                 "chapters need at least {least:g} s",
+                                                 row=row, length=max(end - ch.start, 0), least=min_seconds)))
         if ch.start >= duration > 0:
-            problems.append(Violation(i, f"{row} starts after the end of the video"))
+            problems.append(Violation(i, Message("row {row} starts after the end of the video", row=row)))
         title = ch.title.strip()
         if not title:
-            problems.append(Violation(i, f"{row} has no title"))
+            problems.append(Violation(i, Message("row {row} has no title", row=row)))
         elif len(title) > MAX_TITLE_CHARS:
-            problems.append(Violation(i, f"{row} title has {len(title)} characters; "
-                                         f"the limit is {MAX_TITLE_CHARS}"))
+            problems.append(Violation(i, Message("row {row} title has {count} characters; "
+                                                 "the limit is {limit}",
+                                                 row=row, count=len(title), limit=MAX_TITLE_CHARS)))
         key = title.casefold()
         if title and key in seen:
-            problems.append(Violation(i, f"{row} has the same title as row {seen[key] + 1}"))
+            problems.append(Violation(i, Message("row {row} has the same title as row {other}", row=row,
+                                                 other=seen[key] + 1)))
         seen.setdefault(key, i)
     return problems

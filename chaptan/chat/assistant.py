@@ -25,6 +25,7 @@ from ..config import Settings
 from ..errors import ChaptanError
 from ..llm import language_name, make_chat_model
 from ..media import SAMPLE_RATE, decode_audio, probe
+from ..messages import Message, render
 from ..store import Job, Store
 from ..transcribe import SpeechToText, WhisperTranscriber
 from ..tts import Voice, VoiceRegistry, language_code
@@ -56,61 +57,9 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
 CITATION = re.compile(r"\[(?:(\d+):)?(\d{1,2}):(\d{2})\]")  # [mm:ss] / [h:mm:ss] in replies
 _MARKUP = re.compile(r"[*_#`>|~\[\]]")
 
-# The offline answers, in English, Japanese and Traditional Chinese (the interface's languages).
-_TEXTS = {
-    "en": {
-        "found": 'At [{time}] (chapter "{chapter}"):\n{text}',
-        "found_no_chapter": "At [{time}]:\n{text}",
-        "also": "It also comes up at {times}.",
-        "not_found": 'I found nothing about that in "{title}". Its chapters: {chapters}.',
-        "not_found_no_chapters": 'I found nothing about that in the transcript of "{title}".',
-        "processing": '"{title}" is still being processed ({stage}, {percent}%). '
-                      "Ask me again when it is done.",
-        "failed": '"{title}" could not be processed: {error}',
-        "videos": "You have {count} video(s): {titles}. Select one of them to ask me about it, and I will "
-                  "find the moment that answers your question.",
-        "no_videos": "You have no videos yet. Upload one, and once it is transcribed you can ask me "
-                     "about it.",
-        "llm_note": "Open conversation needs an LLM: set OPENAI_BASE_URL (and OPENAI_API_KEY) to an "
-                    "OpenAI-compatible server.",
-        "llm_failed": "The LLM server did not answer ({error}), so here is what the transcript says.",
-        "llm_broke_off": "(The LLM server stopped answering: {error}.)",
-        "no_voice": "(No voice for this language is installed, so this reply is text only.)",
-    },
-    "ja": {
-        "found": "[{time}]（チャプター「{chapter}」）：\n{text}",
-        "found_no_chapter": "[{time}]：\n{text}",
-        "also": "{times} でも触れています。",
-        "not_found": "「{title}」の中にその内容は見つかりませんでした。チャプター：{chapters}。",
-        "not_found_no_chapters": "「{title}」の文字起こしにその内容は見つかりませんでした。",
-        "processing": "「{title}」はまだ処理中です（{stage}、{percent}%）。"
-                      "終わったらもう一度聞いてください。",
-        "failed": "「{title}」の処理に失敗しました：{error}",
-        "videos": "動画が{count}本あります：{titles}。"
-                  "動画を選んで質問してください。答えが出てくる場面を探します。",
-        "no_videos": "まだ動画がありません。動画をアップロードすると、文字起こしの後で質問できます。",
-        "llm_note": "自由な会話には LLM の設定が必要です（OPENAI_BASE_URL と OPENAI_API_KEY）。",
-        "llm_failed": "LLM サーバーが応答しませんでした（{error}）。文字起こしから答えます。",
-        "llm_broke_off": "（LLM サーバーの応答が途中で止まりました：{error}）",
-        "no_voice": "（日本語の声が入っていないため、文字だけでお答えします。）",
-    },
-    "zh": {
-        "found": "[{time}]（章節「{chapter}」）：\n{text}",
-        "found_no_chapter": "[{time}]：\n{text}",
-        "also": "{times} 也有提到。",
-        "not_found": "在「{title}」裡找不到相關內容。章節：{chapters}。",
-        "not_found_no_chapters": "在「{title}」的逐字稿裡找不到相關內容。",
-        "processing": "「{title}」還在處理中（{stage}，{percent}%），處理完成後再問我一次吧。",
-        "failed": "「{title}」處理失敗：{error}",
-        "videos": "你有 {count} 部影片：{titles}。選一部影片再問我，我會找出回答問題的片段。",
-        "no_videos": "你還沒有影片。上傳一部，轉錄完成後就可以問我關於它的問題。",
-        "llm_note": "自由對話需要設定 LLM（OPENAI_BASE_URL 與 OPENAI_API_KEY）。",
-        "llm_failed": "LLM 伺服器沒有回應（{error}），以下是逐字稿裡的內容。",
-        "llm_broke_off": "（LLM 伺服器的回應中斷了：{error}）",
-        # No Chinese voice ships in a PyPI package with a clear license; `models pull` names one.
-        "no_voice": "（目前沒有安裝中文語音，所以這則回覆只有文字。）",
-    },
-}
+# The offline answers are messages of the interface's catalog (chaptan/locale), in the reply's
+# language; a question in Chinese is answered in Traditional Chinese, the interface's Chinese.
+_REPLY_LOCALES = {"ja": "ja", "zh": "zh-TW"}
 
 
 @dataclass(frozen=True)
@@ -282,7 +231,9 @@ class Assistant:
         empty when one can."""
         if self.voice_for(reply) is not None:
             return ""
-        return _TEXTS.get(detect_language(reply), _TEXTS["en"])["no_voice"]
+        # No Chinese voice ships in a PyPI package with a clear license; `models pull` names one.
+        return _said(detect_language(reply),
+                     Message("(No voice for this language is installed, so this reply is text only.)"))
 
     def warm_up_voices(self) -> threading.Thread:
         """Load the Japanese voice in the background: Kokoro takes seconds to load on a CPU, which
@@ -365,7 +316,6 @@ class Assistant:
         messages = history + [{"role": "system", "content": context},
                               {"role": "user", "content": plan.question}]
         produced = False
-        texts = _TEXTS.get(plan.language, _TEXTS["en"])
         try:
             for chunk in self._chat_model().stream(messages):
                 if isinstance(chunk.content, str) and chunk.content:
@@ -376,10 +326,13 @@ class Assistant:
             log.warning("LLM request failed: %s", exc)
             error = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             if produced:
-                yield "\n\n" + texts["llm_broke_off"].format(error=error)
+                yield "\n\n" + _said(plan.language, Message("(The LLM server stopped answering: {error}.)",
+                                                            error=error))
             else:
-                yield texts["llm_failed"].format(error=error) + "\n\n" + \
-                    self._offline_reply(requester, plan, with_note=False)
+                failed = Message("The LLM server did not answer ({error}), "
+                                 "so here is what the transcript says.", error=error)
+                offline = self._offline_reply(requester, plan, with_note=False)
+                yield f"{_said(plan.language, failed)}\n\n{offline}"
 
     def _chat_model(self):
         with self._lock:
@@ -403,19 +356,34 @@ class Assistant:
         return "\n".join(lines)
 
     def _offline_reply(self, requester: Requester, plan: _Plan, *, with_note: bool) -> str:
-        texts = _TEXTS.get(plan.language, _TEXTS["en"])
-        if plan.video is None:
-            jobs = self.library.jobs(requester)
-            titles = ", ".join(_quote(j.title, plan.language) for j in jobs)
-            body = texts["videos"].format(count=len(jobs), titles=titles) if jobs else texts["no_videos"]
-        elif plan.video.index is None:
+        language = plan.language
+        if plan.video is not None and plan.video.index is not None:
+            body = _found_text(plan.video, plan.matches, language)
+        elif plan.video is not None and plan.video.job.status == "failed":
             job = plan.video.job
-            key = "failed" if job.status == "failed" else "processing"
-            body = texts[key].format(title=job.title, stage=job.stage or job.status,
-                                     percent=round(job.progress * 100), error=job.error)
+            body = _said(language, Message('"{title}" could not be processed: {error}', title=job.title,
+                                           error=job.error))
+        elif plan.video is not None:
+            job = plan.video.job
+            body = _said(language, Message(
+                '"{title}" is still being processed ({stage}, {percent}%). Ask me again when it is done.',
+                title=job.title, stage=Message(job.stage or job.status), percent=round(job.progress * 100)))
+        elif jobs := self.library.jobs(requester):
+            titles = ", ".join(_quote(j.title, language) for j in jobs)
+            body = _said(language, Message(
+                "You have {count} video(s): {titles}. Select one of them to ask me about it, and I will find "
+                "the moment that answers your question.", count=len(jobs), titles=titles))
         else:
-            body = _found_text(plan.video, plan.matches, texts)
-        return f"{body}\n\n{texts['llm_note']}" if with_note else body
+            body = _said(language, Message(
+                "You have no videos yet. Upload one, and once it is transcribed you can ask me about it."))
+        note = Message("Open conversation needs an LLM: set OPENAI_BASE_URL (and OPENAI_API_KEY) to an "
+                       "OpenAI-compatible server.")
+        return f"{body}\n\n{_said(language, note)}" if with_note else body
+
+
+def _said(language: str, message: Message) -> str:
+    """`message` in the reply language `language` ("en", "ja" or "zh")."""
+    return render(message, _REPLY_LOCALES.get(language, "en"))
 
 
 def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
@@ -452,17 +420,23 @@ def _video_lines(video: _Video, matches: tuple[Passage, ...], shown: tuple[Passa
     return lines
 
 
-def _found_text(video: _Video, matches: tuple[Passage, ...], texts: dict[str, str]) -> str:
+def _found_text(video: _Video, matches: tuple[Passage, ...], language: str) -> str:
+    title = video.job.title
     if not matches:
         if not video.chapters:
-            return texts["not_found_no_chapters"].format(title=video.job.title)
+            return _said(language, Message('I found nothing about that in the transcript of "{title}".',
+                                           title=title))
         chapters = ", ".join(f"{timestamp(c.start)} {c.title}" for c in video.chapters)
-        return texts["not_found"].format(title=video.job.title, chapters=chapters)
+        return _said(language, Message('I found nothing about that in "{title}". Its chapters: {chapters}.',
+                                       title=title, chapters=chapters))
     best = matches[0]
     chapter = best.chapter_title or chapter_at(video.chapters, best.start)
-    key = "found" if chapter else "found_no_chapter"
-    answer = texts[key].format(time=youtube_timestamp(best.start), chapter=chapter, text=best.text)
+    time = youtube_timestamp(best.start)
+    answer = _said(language, Message('At [{time}] (chapter "{chapter}"):\n{text}', time=time, chapter=chapter,
+                                     text=best.text) if chapter else
+                   Message("At [{time}]:\n{text}", time=time, text=best.text))
     others = matches[1:1 + OFFLINE_ALSO]
     if others:
-        answer += " " + texts["also"].format(times=", ".join(timestamp(p.start) for p in others))
+        times = ", ".join(timestamp(p.start) for p in others)
+        answer += " " + _said(language, Message("It also comes up at {times}.", times=times))
     return answer
