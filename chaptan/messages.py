@@ -13,6 +13,7 @@ English. tests/test_messages.py fails when a message the code can show lacks a t
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from babel.messages.pofile import read_po
 LANGUAGES = ("en", "ja", "zh-TW")  # the interface's languages; English is the ids themselves
 LOCALE_DIR = Path(__file__).with_name("locale")
 DOMAIN = "chaptan"
+log = logging.getLogger(__name__)
 LIST_SEPARATOR = "; "  # a parameter that is a list of messages shows them joined by this
 
 
@@ -122,6 +124,13 @@ def render(message: str, language: str) -> str:
     has no translation."""
     if not isinstance(message, Message):
         return catalog(language).get(message, message)
-    if language == "en":
-        return str.__str__(message)
-    return _fill(catalog(language).get(message.id, message.id), message.params, language)
+    template = catalog(language).get(message.id)
+    if template is None:
+        return _fill(message.id, message.params, language)  # its parameters may still be translated
+    try:
+        return _fill(template, message.params, language)
+    except (KeyError, IndexError, ValueError):
+        # tests/test_messages.py keeps the shipped catalogs' fields right; one edited in place is not
+        # checked, and a wrong field there must not take the page down.
+        log.warning("the %s translation of %r has fields the message lacks", language, message.id)
+        return _fill(message.id, message.params, language)

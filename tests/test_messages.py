@@ -171,3 +171,21 @@ def test_an_upload_error_names_the_file_by_its_name_as_a_parameter(tmp_path):
     assert raised.value.message.params["file"] == "notes.mp4"
     assert str(upload.parent) not in str(raised.value)
     assert render(raised.value.message, "ja").startswith("notes.mp4 は動画・音声ファイルとして読めません（")
+
+
+def test_a_translation_edited_with_a_wrong_field_falls_back_to_english(tmp_path, monkeypatch):
+    import chaptan.messages
+
+    folder = tmp_path / "ja" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "chaptan.po").write_text('msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+                                       'msgid "no job {job_id!r}"\nmsgstr "ジョブ {job} はありません"\n\n'
+                                       'msgid "there are no chapters"\nmsgstr "チャプターがありません"\n',
+                                       encoding="utf-8")
+    monkeypatch.setattr(chaptan.messages, "LOCALE_DIR", tmp_path)
+    catalog.cache_clear()
+    try:
+        assert render(Message("no job {job_id!r}", job_id="j1"), "ja") == "no job 'j1'"
+        assert render(Message("there are no chapters"), "ja") == "チャプターがありません"
+    finally:
+        catalog.cache_clear()
