@@ -13,6 +13,12 @@ _SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 10
                "kib": 1024, "mib": 1024**2, "gib": 1024**3}
 
 
+# The chapter writers a job or command can ask for: the LLM when one is configured, else the offline
+# generator (auto); the offline generator; the LLM. Here, not in chapters/, so the command line can
+# offer them without importing the generators.
+GENERATORS = ("auto", "local", "llm")
+
+
 def parse_size(text: str) -> int:
     """'2gb' / '500 MB' / '1048576' -> bytes."""
     raw = text.strip().lower().replace(" ", "")
