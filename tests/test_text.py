@@ -27,7 +27,8 @@ def test_retrieval_folds_plurals_as_the_chapter_writer_does() -> None:
 
 
 def test_script_language_and_streamed_sentences() -> None:
-    assert [script_language(t) for t in ("土星の環", "土星有環", "ｻﾀｰﾝ", "Saturn")] == ["ja", "zh", "ja", "en"]
+    texts = ("土星の環", "土星有環", "ｻﾀｰﾝ", "Saturn")
+    assert [script_language(t) for t in texts] == ["ja", "zh", "ja", "en"]
     assert list(split_sentences(["It is 3.5 m ", "wide. 土星。", "環！Bye"])) == [
         "It is 3.5 m wide.", "土星。", "環！", "Bye"]
 
