@@ -341,7 +341,8 @@ class WhisperTranscriber:
         return self._on_cpu_if_cuda_fails(lambda: self._hear(samples))
 
     def _hear(self, samples: np.ndarray) -> str:
-        # VAD stays on: it keeps Whisper from inventing words over a silent recording.
+        # VAD stays on: it keeps Whisper from inventing words over a silent recording. English goes
+        # to tiny.en in the default install, any other language to the multilingual base.
         model, language = self.pick(samples)
         segments, _ = (model or self.model).transcribe(
             samples, language=language, beam_size=1, without_timestamps=True, vad_filter=True,
