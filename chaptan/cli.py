@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .config import GENERATORS
 from .errors import ChaptanError
 
 TRANSCRIPT_FORMAT_NAMES = ("json", "srt", "vtt", "txt")
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chapter.add_argument("input", metavar="INPUT", nargs="?", help="video or audio file")
     chapter.add_argument("--transcript", metavar="FILE.json",
                          help="use this transcript (from `chaptan transcribe`) instead of transcribing")
-    chapter.add_argument("--generator", choices=("auto", "local", "llm"), default="auto",
+    chapter.add_argument("--generator", choices=GENERATORS, default="auto",
                          help="auto: the LLM when one is configured, else local")
     chapter.add_argument("--max-chapters", type=_count, default=0, metavar="N", help="0: no limit (default)")
     chapter.add_argument("--min-chapter-seconds", type=_seconds, default=10.0, metavar="S",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,12 @@ from .errors import ChaptanError
 
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
                "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+
+
+# The chapter writers a job or command can ask for: the LLM when one is configured, else the offline
+# generator (auto); the offline generator; the LLM. Here, not in chapters/, so the command line can
+# offer them without importing the generators.
+GENERATORS = ("auto", "local", "llm")
 
 
 def parse_size(text: str) -> int:
@@ -34,6 +41,19 @@ def _env_int(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise ChaptanError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def _env_seconds(name: str, default: float) -> float:
+    value = _env(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ChaptanError(f"{name} must be a number of seconds above 0, not {value!r}")
+    return seconds
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -129,7 +149,7 @@ class Settings:
             openai_api_key=_env("OPENAI_API_KEY"),
             openai_base_url=_env("OPENAI_BASE_URL"),
             llm_model=_env("CHAPTAN_LLM_MODEL", "gpt-4o-mini"),
-            llm_timeout=float(_env("CHAPTAN_LLM_TIMEOUT", "120")),
+            llm_timeout=_env_seconds("CHAPTAN_LLM_TIMEOUT", 120.0),
             max_upload=parse_size(_env("CHAPTAN_MAX_UPLOAD", "2gb")),
             workers=max(1, _env_int("CHAPTAN_WORKERS", 1)),
             admin_user=_env("CHAPTAN_ADMIN_USER"),

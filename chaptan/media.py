@@ -268,3 +268,21 @@ def ensure_ffmpeg_on_path() -> str:
             pass
     os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
     return str(link)
+
+
+def resample(samples: np.ndarray, rate: int, to_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Samples (int16, or float32 in [-1, 1]; mono, or channels along the shorter axis) at `rate`
+    as mono float32 at `to_rate`, filtered by FFmpeg's resampler as decoded media is."""
+    audio = np.asarray(samples)
+    if audio.ndim == 2:
+        audio = audio.mean(axis=int(np.argmin(audio.shape)))
+    audio = audio.reshape(-1)
+    audio = audio / 32768.0 if np.issubdtype(audio.dtype, np.integer) else audio
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    if rate == to_rate or not audio.size:
+        return audio
+    frame = av.AudioFrame.from_ndarray(audio[None, :], format="flt", layout="mono")
+    frame.sample_rate = int(rate)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=int(to_rate))
+    parts = [out.to_ndarray().reshape(-1) for out in (*resampler.resample(frame), *resampler.resample(None))]
+    return np.concatenate(parts).astype(np.float32, copy=False)

@@ -8,6 +8,7 @@ transcribed window by window: faster-whisper builds the log-Mel features of its 
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib.util
 import logging
 import os
@@ -16,14 +17,16 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from . import bundled_model
 from .config import Settings
 from .errors import ChaptanError
-from .media import SAMPLE_RATE, iter_audio_chunks, probe
+from .media import SAMPLE_RATE, iter_audio_chunks, probe, resample
+from .text import CLAUSE_END, SENTENCE_END
+from .timecode import timestamp
 from .transcript import Segment, Transcript, Word
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,11 @@ SILENCE_HALLUCINATIONS = frozenset({
 })
 # Mean word probability under which a trailing silence phrase counts as invented, not spoken.
 HALLUCINATION_MAX_PROBABILITY = 0.5
+# Recordings up to this long are heard by `stt` with greedy decoding and no timestamps: for a spoken
+# question that hears the same words as the transcription path's beam search with word timings, in
+# about a third of the time (benchmarks/voice_latency.py). Longer ones take the windowed path.
+QUICK_HEARING_SECONDS = 60.0
+_Result = TypeVar("_Result")
 
 
 class SpeechToText(Protocol):
@@ -58,6 +66,14 @@ class SpeechToText(Protocol):
 
     def transcribe(self, audio: AudioInput, language: str | None = None,
                    progress: ProgressFn | None = None) -> Transcript: ...
+
+
+class SpeechRecognizer(Protocol):
+    """Speech in, words out, in the style of fastrtc's STT models: `stt((sample rate, samples))`
+    with mono samples (int16, or float32 in [-1, 1]) at any rate; the words in whatever language
+    they were said."""
+
+    def stt(self, audio: tuple[int, np.ndarray]) -> str: ...
 
 
 # ----------------------------------------------------------------------------- model & device
@@ -184,30 +200,29 @@ def preload_cuda_libraries() -> list[str]:
     return loaded
 
 
-_MODELS: dict[tuple[str, str, str], object] = {}
 _MODELS_LOCK = threading.Lock()
 
 
 def load_whisper(path: str, device: str, compute_type: str):
-    """A faster_whisper.WhisperModel, loaded once per (model, device, compute type) per process.
-    The bundled base model is assembled into its cache folder first when it is not whole there."""
-    key = (path, device, compute_type)
+    """A faster_whisper.WhisperModel, loaded once per (model, device, compute type) per process,
+    one load at a time. The bundled base model is assembled into its cache folder first when it is
+    not whole there."""
     with _MODELS_LOCK:
-        model = _MODELS.get(key)
-        if model is None:
-            from faster_whisper import WhisperModel
+        return _whisper_model(path, device, compute_type)
 
-            if Path(path).name == bundled_model.FOLDER:
-                bundled_model.ensure_model(Path(path).parent)
 
-            if device == "cuda":
-                preload_cuda_libraries()
-            try:
-                model = WhisperModel(path, device=device, compute_type=compute_type)
-            except (RuntimeError, ValueError, OSError) as exc:
-                raise ChaptanError(f"cannot load whisper model {path} on {device}: {exc}") from None
-            _MODELS[key] = model
-        return model
+@functools.cache
+def _whisper_model(path: str, device: str, compute_type: str):
+    from faster_whisper import WhisperModel
+
+    if Path(path).name == bundled_model.FOLDER:
+        bundled_model.ensure_model(Path(path).parent)
+    if device == "cuda":
+        preload_cuda_libraries()
+    try:
+        return WhisperModel(path, device=device, compute_type=compute_type)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ChaptanError(f"cannot load whisper model {path} on {device}: {exc}") from None
 
 
 # ----------------------------------------------------------------------------- transcriber
@@ -222,8 +237,9 @@ class _Spoken:
 
 
 class WhisperTranscriber:
-    """faster-whisper behind the SpeechToText protocol: VAD on, word timestamps on, batched
-    inference on CUDA, segments split to at most MAX_SEGMENT_SECONDS.
+    """faster-whisper behind the SpeechToText protocol (VAD on, word timestamps on, batched
+    inference on CUDA, segments split to at most MAX_SEGMENT_SECONDS) and the SpeechRecognizer one.
+    A CUDA failure at load or at inference falls back to the CPU, for both.
 
     With the default install it holds two models: the multilingual base, which detects the language
     and hears everything but English, and tiny.en, which hears English (see ENGLISH_ON_TINY). With
@@ -287,9 +303,7 @@ class WhisperTranscriber:
 
     def languages(self) -> tuple[str, ...]:
         """The language codes this transcriber can hear."""
-        from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-        return tuple(_LANGUAGE_CODES) if self.multilingual else ("en",)
+        return tuple(self.model.supported_languages) if self.multilingual else ("en",)
 
     def model_for(self, language: str | None):
         """The model that hears `language` (a code, or None for the main model), or None when none
@@ -317,20 +331,41 @@ class WhisperTranscriber:
             language, _, _ = detector.detect_language(samples, vad_filter=True)
         return self.model_for(language), language
 
+    def stt(self, audio: tuple[int, np.ndarray]) -> str:
+        """The words of a recording: a short one (QUICK_HEARING_SECONDS) heard by greedy decoding in
+        its detected language, by the model for that language; a longer one transcribed."""
+        rate, samples = audio
+        samples = resample(samples, rate, SAMPLE_RATE)
+        if samples.shape[0] > QUICK_HEARING_SECONDS * SAMPLE_RATE:
+            return self.transcribe(samples).text.strip()
+        return self._on_cpu_if_cuda_fails(lambda: self._hear(samples))
+
+    def _hear(self, samples: np.ndarray) -> str:
+        # VAD stays on: it keeps Whisper from inventing words over a silent recording. English goes
+        # to tiny.en in the default install, any other language to the multilingual base.
+        model, language = self.pick(samples)
+        segments, _ = (model or self.model).transcribe(
+            samples, language=language, beam_size=1, without_timestamps=True, vad_filter=True,
+            condition_on_previous_text=False)
+        return " ".join(segment.text.strip() for segment in segments).strip()
+
     def transcribe(self, audio: AudioInput, language: str | None = None,
                    progress: ProgressFn | None = None) -> Transcript:
         duration = audio.shape[0] / SAMPLE_RATE if isinstance(audio, np.ndarray) else probe(audio).duration
         report = _Progress(progress, duration)
+        return self._on_cpu_if_cuda_fails(lambda: self._transcribe(audio, duration, language, report))
+
+    def _on_cpu_if_cuda_fails(self, run: Callable[[], _Result]) -> _Result:
         try:
-            return self._transcribe(audio, duration, language, report)
+            return run()
         except RuntimeError as exc:
             if self.device != "cuda":
                 raise
             # cuDNN/cuBLAS problems surface at the first inference, not at load: finish on the CPU.
-            log.warning("transcription on CUDA failed (%s); retrying on CPU int8", exc)
+            log.warning("inference on CUDA failed (%s); retrying on CPU int8", exc)
             with self._fallback_lock:
                 self.device, self.compute_type = "cpu", "int8"
-            return self._transcribe(audio, duration, language, report)
+            return run()
 
     def _transcribe(self, audio: AudioInput, duration: float, language: str | None,
                     report: _Progress) -> Transcript:
@@ -370,7 +405,8 @@ class WhisperTranscriber:
                                          for start, end, code in _merge_skips(skipped)))
 
     def _skipped_warning(self, start: float, end: float, language: str) -> str:
-        return (f"{_clock(start)}-{_clock(end)} is spoken in {language}, which whisper {self.model_label} "
+        stretch = f"{timestamp(start, pad_minutes=False)}-{timestamp(end, pad_minutes=False)}"
+        return (f"{stretch} is spoken in {language}, which whisper {self.model_label} "
                 "cannot transcribe, so it was left out of the transcript")
 
     def _language_runs(self, window: np.ndarray,
@@ -400,16 +436,20 @@ class WhisperTranscriber:
     def _check_language(self, language: str | None) -> str | None:
         if not language or language == "auto":
             return None
-        from faster_whisper.tokenizer import _LANGUAGE_CODES
-
         language = language.lower()
-        if language not in _LANGUAGE_CODES:
+        if language != "en" and language not in self._whisper_languages():
             raise ChaptanError(f"unknown language code {language!r}; use auto or a code such as en, de, fr")
         if self.model_for(language) is None:
             raise ChaptanError(f"whisper {self.model_label} only knows English and cannot transcribe "
                                f"{language!r}; choose English or automatic detection, or a multilingual "
                                "model")
         return language
+
+    def _whisper_languages(self) -> list[str]:
+        """Every language code Whisper has, as a multilingual model of ours lists them (only en
+        without one)."""
+        detector = self.detector()
+        return detector.supported_languages if detector is not None else ["en"]
 
     def _run(self, model, window: np.ndarray, language: str | None):
         options = dict(language=language, vad_filter=True, word_timestamps=True)
@@ -438,11 +478,6 @@ def _merge_skips(skipped: list[tuple[float, float, str]]) -> list[tuple[float, f
         else:
             merged.append((start, end, code))
     return merged
-
-
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
 
 
 class _Progress:
@@ -515,9 +550,9 @@ def _split(item: _Spoken, max_seconds: float) -> list[_Spoken]:
     for i in range(1, len(words)):
         before = words[i - 1].text.strip()
         score = words[i].start - words[i - 1].end
-        if before.endswith((".", "?", "!", "。", "？", "！")):
+        if before.endswith(SENTENCE_END):
             score += 2.0
-        elif before.endswith((",", ";", ":", "、", "，", "；")):
+        elif before.endswith(CLAUSE_END):
             score += 0.5
         # Prefer cuts near the middle so recursion stays shallow and pieces stay even.
         middle = (seg.start + seg.end) / 2

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import TranscriptError
+from .timecode import clock
 
 
 @dataclass(frozen=True)
@@ -99,16 +100,6 @@ class Transcript:
             raise TranscriptError(f"transcript {path} is not valid JSON: {exc.msg} "
                                   f"at line {exc.lineno}") from None
         return cls.from_dict(data)
-
-
-def clock(seconds: float, *, hours: bool = False, sep: str = ".", millis: bool = True) -> str:
-    """Seconds -> 'HH:MM:SS.mmm' (subtitle style)."""
-    total_ms = max(0, round(seconds * 1000))
-    h, rem = divmod(total_ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    out = f"{h:02d}:{m:02d}:{s:02d}" if hours or h else f"{m:02d}:{s:02d}"
-    return f"{out}{sep}{ms:03d}" if millis else out
 
 
 def to_srt(t: Transcript) -> str:

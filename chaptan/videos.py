@@ -20,7 +20,7 @@ from .chapters import formats as chapter_formats
 from .chapters.model import Chapter
 from .chapters.rules import Violation, clip_title, validate
 from .chapters.titles import title_for_span
-from .config import Settings
+from .config import GENERATORS, Settings
 from .errors import ChaptanError, MediaError
 from .jobs import JobRunner
 from .media import probe
@@ -98,8 +98,9 @@ class VideoLibrary:
         upload = Path(upload)
         if language not in LANGUAGES and not (2 <= len(language) <= 3 and language.isalpha()):
             raise ChaptanError(f"unknown language {language!r}")
-        if generator not in ("auto", "local", "llm"):
-            raise ChaptanError(f"unknown generator {generator!r}; choose auto, local or llm")
+        if generator not in GENERATORS:
+            raise ChaptanError(f"unknown generator {generator!r}; choose {', '.join(GENERATORS[:-1])} "
+                               f"or {GENERATORS[-1]}")
         if max_chapters and max_chapters < 3:
             raise ChaptanError("YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+")
         job_id = uuid.uuid4().hex[:12]
@@ -227,7 +228,7 @@ class VideoLibrary:
         chapters = chapter_formats.chapters_from_dict({"chapters": versions[-1].chapters}, duration)
         # People's saves (LLM retitles included) edit what the pipeline wrote, so the generator is
         # the one named by the newest version the pipeline saved, not by whoever saved last.
-        written_by = {_pipeline_author(g): g for g in ("local", "llm")}
+        written_by = {_pipeline_author(g): g for g in GENERATORS if g != "auto"}
         generator = next((written_by[v.author] for v in reversed(versions) if v.author in written_by),
                          "local")
         return ChapterResult(chapters, generator, list(job.warnings))

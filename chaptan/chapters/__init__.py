@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ..config import Settings
+from ..config import GENERATORS, Settings
 from ..errors import ChaptanError
 from ..transcript import Transcript
 from .local import LocalChapterer, title_for_span
@@ -15,7 +15,6 @@ __all__ = ["Chapter", "ChapterOptions", "ChapterResult", "Chapterer", "Proposal"
            "generate_chapters", "validate"]
 
 log = logging.getLogger(__name__)
-GENERATORS = ("auto", "local", "llm")
 
 
 def generate_chapters(transcript: Transcript, options: ChapterOptions | None = None,
@@ -25,7 +24,8 @@ def generate_chapters(transcript: Transcript, options: ChapterOptions | None = N
     options = options or ChapterOptions()
     settings = settings or Settings.from_env()
     if generator not in GENERATORS:
-        raise ChaptanError(f"unknown generator {generator!r}; choose auto, local or llm")
+        raise ChaptanError(f"unknown generator {generator!r}; choose {', '.join(GENERATORS[:-1])} "
+                           f"or {GENERATORS[-1]}")
     if options.max_chapters and options.max_chapters < 3:
         raise ChaptanError("YouTube needs at least 3 chapters: "
                            "max chapters must be 0 (no limit) or 3 or more")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import ChapterError
+from ..timecode import parse_timestamp, timestamp
 from ..transcript import Transcript
-from .formats import parse_timestamp, youtube_timestamp
 from .model import Chapter
 from .rules import clip_title
 
@@ -19,12 +19,12 @@ Row = list  # [start text, title]
 
 def parse_clock(text: object) -> float | None:
     """'1:02:03', '2:05', '2:05.5' or plain seconds -> seconds; None when it is not a time."""
-    seconds = parse_timestamp(text.strip() if isinstance(text, str) else text)
+    seconds = parse_timestamp(text)
     return seconds if seconds is not None and seconds >= 0 else None
 
 
 def rows_from_chapters(chapters: Sequence[Chapter]) -> list[Row]:
-    return [[youtube_timestamp(c.start), c.title] for c in chapters]
+    return [[timestamp(c.start), c.title] for c in chapters]
 
 
 def parse_rows(rows: Sequence[Sequence]) -> list[tuple[float, str]]:
@@ -59,7 +59,7 @@ def add_at(rows: Sequence[Sequence], at: float, duration: float, transcript: Tra
     other chapter has."""
     chapters = to_chapters(rows, duration)
     if any(abs(c.start - at) < 0.5 for c in chapters):
-        raise ChapterError(f"there is already a chapter at {youtube_timestamp(at)}")
+        raise ChapterError(f"there is already a chapter at {timestamp(at)}")
     following = [c.start for c in chapters if c.start > at]
     end = following[0] if following else duration
     others = [c.title for c in chapters]
@@ -90,7 +90,7 @@ def split_at(rows: Sequence[Sequence], at: float, duration: float, transcript: T
     """Split the chapter playing at `at` in two; the second half gets a title of its own."""
     chapters = to_chapters(rows, duration)
     if not any(c.start < at < c.end for c in chapters):
-        raise ChapterError(f"no chapter is playing at {youtube_timestamp(at)} to split")
+        raise ChapterError(f"no chapter is playing at {timestamp(at)} to split")
     return add_at(rows, at, duration, transcript, titler)
 
 

@@ -3,45 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ChapterError
-from ..transcript import clock
+from ..timecode import clock, timestamp
 from .model import Chapter, ChapterResult
 
 
-def youtube_timestamp(seconds: float) -> str:
-    """'04:05' under an hour, 'H:MM:SS' past it (YouTube's description syntax)."""
-    whole = int(seconds)
-    h, rem = divmod(whole, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
-def parse_timestamp(value: object) -> float | None:
-    """Seconds from a number or an 'ss', 'm:ss' or 'h:mm:ss' string (brackets and fractions
-    allowed); None for anything else, including NaN and infinities."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        seconds = float(value)
-        return seconds if math.isfinite(seconds) else None
-    if not isinstance(value, str):
-        return None
-    match = re.fullmatch(r"\[?\s*(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d+)?)\s*\]?", value.strip())
-    if not match:
-        return None
-    hours, minutes, seconds = (float(part) if part else 0.0 for part in match.groups())
-    if (match.group(2) and seconds >= 60) or (match.group(1) and minutes >= 60):
-        return None
-    return hours * 3600 + minutes * 60 + seconds
-
-
 def to_youtube(chapters: Sequence[Chapter]) -> str:
-    return "".join(f"{youtube_timestamp(c.start)} {c.title}\n" for c in chapters)
+    return "".join(f"{timestamp(c.start)} {c.title}\n" for c in chapters)
 
 
 def to_json(result: ChapterResult) -> str:

@@ -1,33 +1,21 @@
 """One conversation per user, kept in the Store so it survives restarts, trimmed to a token budget.
 
-Token counts are an estimate, not a tokenizer's: one token per CJK character (kana, kanji, hangul,
-full-width forms), one per four other characters, rounded up, plus MESSAGE_OVERHEAD per message
-for the role and separators that chat formats add. It is deterministic, needs no vocabulary file,
-and runs over the budget rather than under it for English (BPE tokenizers average about four
-characters a token there) and for Japanese (where they spend one to two tokens a character).
+Token counts are `text.estimate_tokens` (the estimate the chapter writer packs its prompts by)
+plus MESSAGE_OVERHEAD per message for the role and separators that chat formats add.
 """
 
 from __future__ import annotations
 
-import math
-import re
 import threading
 
 from ..store import Store
+from ..text import estimate_tokens
 
 TABLE = "memory"
 ROLES = ("user", "assistant")
 MESSAGE_OVERHEAD = 4
-CHARS_PER_TOKEN = 4
-_CJK = re.compile(r"[\u1100-\u11ff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
-                  r"\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 # Read-modify-write of a user's document must not interleave (two browser tabs, one user).
 _WRITE_LOCK = threading.Lock()
-
-
-def estimate_tokens(text: str) -> int:
-    cjk = len(_CJK.findall(text))
-    return cjk + math.ceil((len(text) - cjk) / CHARS_PER_TOKEN)
 
 
 def message_tokens(message: dict[str, str]) -> int:

@@ -18,6 +18,7 @@ from gradio.data_classes import FileData
 from ..errors import ChaptanError
 from ..services import Services
 from ..store import Job
+from ..timecode import timestamp
 from ..videos import Requester
 from .i18n import localized
 
@@ -111,10 +112,7 @@ def video_copy(services: Services, job: Job) -> str:
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return "–"
-    whole = int(round(seconds))
-    h, rem = divmod(whole, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    return timestamp(round(seconds), pad_minutes=False)
 
 
 def fmt_time(epoch: float | None) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import gradio as gr
 
 from ..chapters import editing
-from ..chapters.formats import youtube_timestamp
 from ..chapters.rules import validate
 from ..chapters.titles import title_for_span
 from ..errors import ChaptanError
 from ..services import Services
+from ..timecode import timestamp
 from .common import Player, fmt_time, requester, user_errors, video_copy
 from .i18n import NO_VIDEO, language_of, localized, localized_table, t, translate
 
@@ -216,7 +216,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
             return localized_table(MATCH_HEADERS, [], language)
         transcript = library.transcript(library.job(req, current["job_id"]))
         needle = words.strip().casefold()
-        found = [[youtube_timestamp(s.start), s.text.strip()]
+        found = [[timestamp(s.start), s.text.strip()]
                  for s in transcript.segments if needle in s.text.casefold()]
         return localized_table(MATCH_HEADERS, found, language)
 

@@ -13,11 +13,10 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from ..chapters.formats import parse_timestamp
-from ..chat.assistant import CITATION
 from ..errors import ChaptanError
 from ..seats import SeatRefused, SeatState, SeatStatus
 from ..services import Services
+from ..timecode import BRACKETED, parse_timestamp
 from .common import Player, api_errors, requester, user_errors, video_copy
 from .i18n import ASK_PLACEHOLDER, VOICE_NOTE, language_of, localized, t, translate
 
@@ -44,7 +43,7 @@ def linkify(text: str) -> str:
     """[12:34] -> a link the page script turns into a seek of the player."""
     def link(match: re.Match[str]) -> str:
         return f"[{match.group(0)}](#t={parse_timestamp(match.group(0)):g})"
-    return CITATION.sub(link, text)
+    return BRACKETED.sub(link, text)
 
 
 def seat_note(state: SeatState, language: str) -> str:
