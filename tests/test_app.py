@@ -200,3 +200,13 @@ def test_picking_a_transcript_match_seeks_the_player_to_it(app):
     at, seek = app.handler("on_match")(selection, found)
     assert at == 65.0
     assert seek.playback_position == 65.0
+
+
+def test_every_browser_handler_leaves_the_page_as_it_was_on_error(app):
+    """An error escaping a browser handler puts Gradio's overlay over its outputs until a reload."""
+    unguarded = [f.fn.__name__ for f in app.demo.fns.values()
+                 if f.fn is not None and f.api_visibility == "private"
+                 and not getattr(f.fn, "shows_errors_as_warnings", False)]
+    assert unguarded == []
+    with pytest.warns(UserWarning, match="^Choose a video or audio file first.$"):
+        assert app.handler("on_start")(None, "auto", "local", 0, gr.Request(username=ALICE[0])) == gr.skip()

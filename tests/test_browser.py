@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_harness import ALICE, BOB, running_app
-from tests.media_factory import TOPICS, spoken_video
+from tests.app_harness import ADMIN, ALICE, BOB, add_finished_job, running_app
+from tests.media_factory import TOPICS, silent_video, spoken_video, text_as_video
+from tests.test_editor import DURATION, FIRST, TRANSCRIPT
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -231,3 +232,69 @@ def test_voice_seats_per_person_a_visible_line_and_a_second_tab_that_can_take_th
         while app.services.seats.occupancy() != (0, 0) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert app.services.seats.occupancy() == (0, 0)
+
+
+def open_in_editor(page, title: str) -> None:
+    page.get_by_role("tab", name="Chapter editor").click()
+    page.get_by_label("Video", exact=True).click()
+    page.get_by_role("option", name=title).click()
+    sync_api.expect(page.locator('[data-testid="cell-0-1"]:visible').first).to_have_text(FIRST[0]["title"])
+
+
+def warned(page, message: str) -> None:
+    """`message` is shown as a toast, and no component shows Gradio's error overlay instead of its
+    value."""
+    expect = sync_api.expect
+    expect(page.locator(".toast-body", has_text=message).first).to_be_visible()
+    expect(page.locator('[data-testid="status-tracker"] .error:visible')).to_have_count(0)
+    page.locator(".toast-body .toast-close").evaluate_all("buttons => buttons.forEach(b => b.click())")
+
+
+def test_mistakes_are_toasts_and_every_panel_keeps_its_value(browser, tmp_path):
+    """Each of these once replaced its outputs with Gradio's "Error" overlay until a reload."""
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
+    with running_app(tmp_path / "data") as app:
+        add_finished_job(app.services, ADMIN[0], video, TRANSCRIPT, FIRST)
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        sign_in(page, app.url, ADMIN)
+
+        open_in_editor(page, "talk")
+        page.get_by_role("button", name="Delete row").click()
+        warned(page, "select a chapter row first")
+        expect(page.locator('[data-testid="cell-2-1"]:visible').first).to_have_text(FIRST[2]["title"])
+        shoot(page, "mistake.png", tmp_path)
+
+        page.get_by_role("button", name="Version history").click()
+        restore = page.get_by_role("button", name="Restore it as the newest version")
+        restore.click()
+        warned(page, "Type the number of the version to restore")
+        page.get_by_label("Version to restore").fill("7")
+        restore.click()
+        warned(page, "this video has no chapter version 7")
+        expect(page.locator('[data-testid="cell-0-1"]:visible').first).to_have_text(FIRST[0]["title"])
+
+        page.get_by_role("tab", name="Upload & chapter").click()
+        notes = text_as_video(tmp_path / "notes.mp4")
+        page.locator("input[type=file]").first.set_input_files(str(notes))
+        page.get_by_role("button", name="Start", exact=True).click()
+        warned(page, "notes.mp4 is not a readable audio or video file")
+        # The drop zone still holds the file and still takes another one.
+        expect(page.get_by_role("cell", name="notes.mp4")).to_be_visible()
+
+        page.get_by_role("tab", name="Talk to Chaptan").click()
+        page.get_by_role("button", name="Send", exact=True).click()
+        warned(page, "Type a question or record one first.")
+        expect(page.get_by_text("Ask about one of your videos", exact=False)).to_be_visible()
+
+        page.get_by_role("tab", name="Admin").click()
+        expect(page.get_by_role("gridcell", name=ALICE[0], exact=True)).to_be_visible()
+        page.get_by_label("User name").fill(ALICE[0])
+        page.get_by_label("New password (8+ characters)").fill("another-password-1")
+        page.get_by_role("button", name="Create user").click()
+        warned(page, f"user '{ALICE[0]}' already exists")
+        expect(page.get_by_role("gridcell", name=ALICE[0], exact=True)).to_be_visible()
+    assert (tmp_path / "mistake.png").stat().st_size < 300_000
+

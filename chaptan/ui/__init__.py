@@ -9,6 +9,7 @@ from ..media import ensure_ffmpeg_on_path
 from ..services import Services
 from .admin import build_admin_tab
 from .api import build_api
+from .common import user_errors
 from .editor import build_editor_tab
 from .i18n import HEADER, I18N, LOGIN_MESSAGE, localized, t
 from .library import build_library_tab
@@ -48,6 +49,7 @@ def build_app(services: Services) -> gr.Blocks:
         wire_seat(voice_tab, [upload_tab, library_tab, editor_tab, admin_tab])
         build_api(services, heavy, submit)
 
+        @user_errors
         def greet(request: gr.Request) -> str:
             if not (request and request.username):
                 return ""

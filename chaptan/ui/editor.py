@@ -61,12 +61,15 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
     with gr.Accordion(t("Version history"), open=False):
         history = gr.Dataframe(headers=HISTORY_HEADERS, interactive=False)
         with gr.Row():
-            restore_number = gr.Number(label=t("Version to restore"), precision=0, minimum=1)
+            # No minimum: Gradio would refuse a value under it with its raw English error before
+            # the handler could say anything useful.
+            restore_number = gr.Number(label=t("Version to restore"), precision=0, value=None)
             restore = gr.Button(t("Restore it as the newest version"))
     selected = gr.Number(value=-1, visible=False)
     playhead = gr.Number(value=0, visible=False)
     match_time = gr.Number(value=-1, visible=False)
 
+    @user_errors
     def finished_videos(request: gr.Request):
         req = requester(services, request)
         done = [(j.title, j.id) for j in library.jobs(req) if j.status == "done"]
@@ -77,6 +80,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
     def chapter_rows(rows: list, request: gr.Request) -> dict:
         return localized_table(CHAPTER_HEADERS, rows, language_of(request))
 
+    @user_errors
     def blank_tables(request: gr.Request):
         language = language_of(request)
         return tuple(localized_table(headers, [], language)
@@ -123,8 +127,10 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
                 report(rows, current, request), history_rows(job.id, request))
 
     pick.change(open_video, [pick], [state, player, table, problems, history], api_visibility="private")
-    table.change(report, [table, state], [problems], api_visibility="private", show_progress="hidden")
+    table.change(user_errors(report), [table, state], [problems], api_visibility="private",
+                 show_progress="hidden")
 
+    @user_errors
     def on_row(evt: gr.SelectData, rows: list):
         """Remember the row and seek the player to its start."""
         index = _row(evt)
@@ -197,7 +203,9 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         req = requester(services, request)
         if not current:
             raise gr.Error(NO_VIDEO)
-        saved = library.restore_version(req, current["job_id"], int(number or 0), current["base_version"])
+        if not number:  # the box shows 0 while empty
+            raise gr.Error("Type the number of the version to restore, or click it in the history.")
+        saved = library.restore_version(req, current["job_id"], int(number), current["base_version"])
         job = library.job(req, current["job_id"])
         rows = editing.rows_from_chapters(library.chapters(job).chapters)
         gr.Info(localized(f"Version {int(number)} restored as version {saved}.", request))
@@ -207,6 +215,13 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
 
     restore.click(on_restore, [restore_number, state], [state, table, problems, history],
                   api_visibility="private")
+
+    @user_errors
+    def on_history_row(evt: gr.SelectData):
+        """Clicking a version in the history picks it for Restore."""
+        return evt.row_value[0] if evt.row_value else gr.skip()
+
+    history.select(on_history_row, None, [restore_number], api_visibility="private")
 
     @user_errors
     def on_search(words: str, current: dict, request: gr.Request):
@@ -222,6 +237,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
 
     query.submit(on_search, [query, state], [matches], api_visibility="private")
 
+    @user_errors
     def on_match(evt: gr.SelectData, found: list):
         index = _row(evt)
         at = editing.parse_clock(found[index][0]) if 0 <= index < len(found) else None

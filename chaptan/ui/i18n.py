@@ -271,6 +271,10 @@ RUNTIME_JA = {
     "Open a finished video first.": "先に処理の終わった動画を開いてください。",
     "Type a question or record one first.": "先に質問を入力するか、録音してください。",
     "Only administrators can do this.": "この操作は管理者だけができます。",
+    "Something went wrong on the server; the page is as it was. The server log has the details.":
+        "サーバーで問題が起きました。ページはそのままです。詳しくはサーバーのログをご覧ください。",
+    "Type the number of the version to restore, or click it in the history.":
+        "戻す版の番号を入力するか、履歴でその版をクリックしてください。",
     "You cannot do that to your own account.": "自分のアカウントにはこの操作はできません。",
     "New titles: local titles.": "新しいタイトルを作りました（ローカル）。",
     "New titles: LLM titles.": "新しいタイトルを作りました（LLM）。",
@@ -400,6 +404,10 @@ RUNTIME_ZH_TW = {
     "Open a finished video first.": "請先開啟已處理完成的影片。",
     "Type a question or record one first.": "請先輸入或錄下你的問題。",
     "Only administrators can do this.": "只有管理員可以執行這項操作。",
+    "Something went wrong on the server; the page is as it was. The server log has the details.":
+        "伺服器發生問題，頁面維持原狀。詳細資訊請見伺服器記錄。",
+    "Type the number of the version to restore, or click it in the history.":
+        "請輸入要還原的版本號碼，或在版本紀錄中點選該版本。",
     "You cannot do that to your own account.": "無法對自己的帳號執行這項操作。",
     "New titles: local titles.": "已產生新標題（本機）。",
     "New titles: LLM titles.": "已產生新標題（LLM）。",

@@ -28,6 +28,7 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
     status = gr.HTML()
     panel = build_results()
 
+    @user_errors
     def rows(show_all: bool, request: gr.Request):
         req = requester(services, request)
         jobs = services.library.jobs(req, everyone=show_all)
@@ -42,6 +43,7 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
     everyone.change(rows, [everyone], listing, api_visibility="private")
     demo.load(rows, [everyone], listing, api_visibility="private")
 
+    @user_errors
     def on_select(evt: gr.SelectData):
         return evt.row_value[-1] if evt.row_value else ""
 

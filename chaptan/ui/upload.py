@@ -72,6 +72,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
     timer.tick(on_tick, [job_id], [status, timer, *panel.outputs], api_visibility="private",
                show_progress="hidden")
 
+    @user_errors
     def on_load(request: gr.Request):
         """Reopening the page shows the caller's job that is still in progress."""
         req = requester(services, request)

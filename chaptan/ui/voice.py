@@ -94,6 +94,7 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> Callable[[gr.Tab, li
         return translate(f"Memory: {count} message{'s' if count != 1 else ''}, {memory.tokens()} of "
                          f"{services.settings.memory_tokens} tokens (Chaptan's persona included).", language)
 
+    @user_errors
     def on_load(request: gr.Request):
         req = requester(services, request)
         done = [(t("No video"), "")] + [(j.title, j.id) for j in services.library.jobs(req)
