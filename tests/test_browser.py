@@ -298,3 +298,34 @@ def test_mistakes_are_toasts_and_every_panel_keeps_its_value(browser, tmp_path):
         expect(page.get_by_role("gridcell", name=ALICE[0], exact=True)).to_be_visible()
     assert (tmp_path / "mistake.png").stat().st_size < 300_000
 
+
+def test_a_locked_out_sign_in_says_so_on_the_login_page_at_once(browser, tmp_path):
+    """Gradio's form says "Incorrect Credentials" to every refusal; a lockout must say how long to
+    wait without a reload, and keep saying it to the right password."""
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with running_app(tmp_path / "data") as app:
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        page.goto(app.url)
+        wait = page.get_by_text(re.compile(r"Too many failed sign-ins from your address: try again in \d+ s"))
+        wrong = page.get_by_text("Incorrect Credentials", exact=False)
+
+        def attempt(password: str) -> None:
+            page.locator("input[type=text]").first.fill(ALICE[0])
+            page.locator("input[type=password]").fill(password)
+            with page.expect_response(lambda reply: reply.url.endswith("/login")):
+                page.get_by_role("button", name="Login").click()
+
+        for _ in range(4):
+            attempt("wrong-password")
+            expect(wrong).to_be_visible()
+        attempt("wrong-password")  # the fifth miss starts the lockout
+        expect(wait).to_be_visible()
+        expect(wrong).to_have_count(0)
+        attempt(ALICE[1])
+        expect(wait).to_be_visible()
+        expect(page.get_by_text(f"Signed in as {ALICE[0]}")).to_have_count(0)
+        shoot(page, "lockout.png", tmp_path)
+        assert app.services.accounts.lockout_remaining(ALICE[0]) > 0
+

@@ -241,6 +241,8 @@ RUNTIME_JA = {
     "Signed in as **{user}**": "**{user}** でログイン中",
     "Too many failed sign-ins from your address: try again in {seconds} seconds.":
         "この接続元からのログイン失敗が多すぎます。{seconds} 秒後にもう一度お試しください。",
+    "Too many failed sign-ins for {name}: try again in {seconds} seconds.":
+        "{name} のログイン失敗が多すぎます。{seconds} 秒後にもう一度お試しください。",
     "Memory: {count} message, {used} of {limit} tokens (Chaptan's persona included).":
         "記憶：メッセージ {count} 件、{limit} トークン中 {used}（Chaptan の人物設定を含む）。",
     "Memory: {count} messages, {used} of {limit} tokens (Chaptan's persona included).":
@@ -374,6 +376,8 @@ RUNTIME_ZH_TW = {
     "Signed in as **{user}**": "已登入：**{user}**",
     "Too many failed sign-ins from your address: try again in {seconds} seconds.":
         "你的位址登入失敗次數過多，請在 {seconds} 秒後再試。",
+    "Too many failed sign-ins for {name}: try again in {seconds} seconds.":
+        "{name} 登入失敗次數過多，請在 {seconds} 秒後再試。",
     "Memory: {count} message, {used} of {limit} tokens (Chaptan's persona included).":
         "記憶：{count} 則訊息，已用 {used} / {limit} 個 token（含 Chaptan 的角色設定）。",
     "Memory: {count} messages, {used} of {limit} tokens (Chaptan's persona included).":
