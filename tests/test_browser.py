@@ -329,3 +329,32 @@ def test_a_locked_out_sign_in_says_so_on_the_login_page_at_once(browser, tmp_pat
         shoot(page, "lockout.png", tmp_path)
         assert app.services.accounts.lockout_remaining(ALICE[0]) > 0
 
+
+
+def test_a_video_that_finishes_shows_up_in_every_list_by_itself(browser, tmp_path):
+    """No Refresh click: My videos shows the new state, and both pickers offer the finished video."""
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
+    with running_app(tmp_path / "data") as app:
+        job_id = add_finished_job(app.services, ALICE[0], video, TRANSCRIPT, FIRST)
+        app.services.store.update_job(job_id, status="running", stage="chaptering", progress=0.9)
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        sign_in(page, app, ALICE)
+        page.get_by_role("tab", name="My videos").click()
+        expect(page.get_by_role("gridcell", name="running", exact=True)).to_be_visible()
+        page.get_by_role("tab", name="Chapter editor").click()
+        page.get_by_label("Video", exact=True).click()
+        expect(page.get_by_role("option", name="talk")).to_have_count(0)
+        page.keyboard.press("Escape")
+
+        app.services.store.update_job(job_id, status="done", stage="done", progress=1.0)  # as the worker does
+        page.get_by_role("tab", name="My videos").click()
+        expect(page.get_by_role("gridcell", name="done", exact=True)).to_be_visible(timeout=PAGE_LAG_S * 1000)
+        shoot(page, "lists.png", tmp_path)
+        open_in_editor(page, "talk")
+        page.get_by_role("tab", name="Talk to Chaptan").click()
+        page.get_by_label("About this video").click()
+        expect(page.get_by_role("option", name="talk")).to_be_visible()
+

@@ -31,7 +31,7 @@ def _row(evt: gr.SelectData) -> int:
     return evt.index[0] if isinstance(evt.index, (list, tuple)) else int(evt.index)
 
 
-def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
+def build_editor_tab(demo: gr.Blocks, services: Services, videos_changed: gr.State) -> None:
     library = services.library
     with gr.Row():
         pick = gr.Dropdown(label=t("Video"), choices=[], scale=4)
@@ -76,6 +76,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         return gr.Dropdown(choices=done)
 
     demo.load(finished_videos, None, [pick], api_visibility="private")
+    videos_changed.change(finished_videos, None, [pick], api_visibility="private", show_progress="hidden")
 
     def chapter_rows(rows: list, request: gr.Request) -> dict:
         return localized_table(CHAPTER_HEADERS, rows, language_of(request))

@@ -14,7 +14,8 @@ from .results import build_results, empty_results, progress_html, results_values
 HEADERS = ["Title", "Duration", "Status", "Created", "Owner", "ID"]
 
 
-def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Dataframe:
+def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict,
+                      videos_changed: gr.State) -> gr.Dataframe:
     with gr.Row():
         everyone = gr.Checkbox(label=t("Show every user's videos (admins)"), value=False, visible=False)
         refresh = gr.Button(t("Refresh"), size="sm")
@@ -42,6 +43,7 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
     refresh.click(rows, [everyone], listing, api_visibility="private")
     everyone.change(rows, [everyone], listing, api_visibility="private")
     demo.load(rows, [everyone], listing, api_visibility="private")
+    videos_changed.change(rows, [everyone], listing, api_visibility="private", show_progress="hidden")
 
     @user_errors
     def on_select(evt: gr.SelectData):
