@@ -330,7 +330,6 @@ def test_a_locked_out_sign_in_says_so_on_the_login_page_at_once(browser, tmp_pat
         assert app.services.accounts.lockout_remaining(ALICE[0]) > 0
 
 
-
 def test_a_video_that_finishes_shows_up_in_every_list_by_itself(browser, tmp_path):
     """No Refresh click: My videos shows the new state, and both pickers offer the finished video."""
     expect = sync_api.expect
@@ -358,3 +357,71 @@ def test_a_video_that_finishes_shows_up_in_every_list_by_itself(browser, tmp_pat
         page.get_by_label("About this video").click()
         expect(page.get_by_role("option", name="talk")).to_be_visible()
 
+
+def test_the_timeline_draws_the_chapters_follows_the_player_and_seeks(browser, tmp_path):
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
+    with running_app(tmp_path / "data") as app:
+        add_finished_job(app.services, ALICE[0], video, TRANSCRIPT, FIRST)
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        sign_in(page, app, ALICE)
+        open_in_editor(page, "talk")
+        strip = page.locator(".chaptan-timeline[data-player='chaptan-editor-video']")
+        chapters = strip.locator(".chaptan-chapter")
+        expect(chapters).to_have_text([c["title"] for c in FIRST])
+        # Each chapter is drawn over its share of the video: 0-40 s, 40-80 s, 80-115 s.
+        boxes = [chapters.nth(i).bounding_box() for i in range(3)]
+        whole = strip.bounding_box()
+        for box, chapter in zip(boxes, FIRST):
+            share = (chapter["end"] - chapter["start"]) / DURATION
+            assert abs(box["width"] - share * whole["width"]) < 4, (box, whole, chapter)
+        chapters.nth(2).click()
+        page.wait_for_function("Math.abs(document.querySelector('#chaptan-editor-video video').currentTime"
+                               " - 80) < 1")
+        playhead = strip.locator(".chaptan-playhead")
+        page.wait_for_function("() => { const head = document.querySelector("
+                               "\"[data-player='chaptan-editor-video'] .chaptan-playhead\");"
+                               " return Math.abs(parseFloat(head.style.left) - 80 / 115 * 100) < 1.5; }")
+        assert playhead.is_visible()
+        shoot(page, "timeline.png", tmp_path)
+        # An edit redraws it: deleting the second chapter leaves two.
+        page.locator('[data-testid="cell-1-1"]:visible').first.click()
+        page.get_by_role("button", name="Delete row").click()
+        expect(chapters).to_have_text([FIRST[0]["title"], FIRST[2]["title"]])
+
+        # The results panel in My videos has one too.
+        page.get_by_role("tab", name="My videos").click()
+        page.get_by_role("gridcell", name="talk", exact=True).click()
+        page.get_by_role("button", name="Open", exact=True).click()
+        expect(page.locator("[data-player='chaptan-library-video'] .chaptan-chapter")).to_have_count(3)
+
+
+def test_the_transcript_is_a_timed_list_to_click_and_search_as_you_type(browser, tmp_path):
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
+    with running_app(tmp_path / "data") as app:
+        add_finished_job(app.services, ALICE[0], video, TRANSCRIPT, FIRST)
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        sign_in(page, app, ALICE)
+        open_in_editor(page, "talk")
+        lines = page.locator("[data-player='chaptan-editor-video'] .chaptan-line")
+        expect(lines).to_have_count(len(TRANSCRIPT["segments"]))
+        expect(lines.nth(2).locator("time")).to_have_text("0:40")
+        # A click seeks the player, and the line being spoken is marked.
+        lines.nth(2).click()
+        page.wait_for_function("Math.abs(document.querySelector('#chaptan-editor-video video').currentTime"
+                               " - 40) < 1")
+        expect(lines.nth(2)).to_have_class(re.compile(r"\bcurrent\b"))
+        # Search as you type: no Enter, the matching line with the words marked.
+        page.get_by_label("Find words").press_sequentially("saturn", delay=50)
+        expect(lines).to_have_count(1)
+        expect(lines.first.locator("mark")).to_have_text("Saturn")
+        shoot(page, "transcript.png", tmp_path)
+        page.get_by_label("Find words").fill("")
+        page.get_by_label("Find words").press_sequentially("comets", delay=50)
+        expect(page.get_by_text("No matches for “comets”.")).to_be_visible()
+        expect(lines).to_have_count(0)

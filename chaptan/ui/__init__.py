@@ -15,6 +15,8 @@ from .i18n import HEADER, I18N, LOGIN_MESSAGE, localized, t
 from .library import build_library_tab
 from .login import ChaptanBlocks, ClientAddressMiddleware, make_auth
 from .results import CSS
+from .timeline import CSS as TIMELINE_CSS
+from .timeline import TIMELINE_JS
 from .upload import build_upload_tab
 from .voice import SEEK_JS, build_voice_tab
 
@@ -46,7 +48,7 @@ def build_app(services: Services) -> gr.Blocks:
             with gr.Tab(t("My videos")) as library_tab:
                 build_library_tab(demo, services, heavy, videos_changed)
             with gr.Tab(t("Chapter editor")) as editor_tab:
-                build_editor_tab(demo, services, videos_changed)
+                build_editor_tab(demo, services, heavy, videos_changed)
             with gr.Tab(t("Talk to Chaptan")) as voice_tab:
                 wire_seat = build_voice_tab(demo, services, videos_changed)
             admin_tab = build_admin_tab(demo, services)
@@ -90,8 +92,8 @@ def launch_options(services: Services) -> dict:
         "max_file_size": services.settings.max_upload,
         "footer_links": ["api", "settings"],
         "i18n": I18N,
-        "css": CSS,
-        "head": SEEK_JS,
+        "css": CSS + TIMELINE_CSS,
+        "head": SEEK_JS + TIMELINE_JS,
         "theme": gr.themes.Soft(),
         "app_kwargs": {"middleware": [Middleware(ClientAddressMiddleware,
                                                  trusted_proxies=services.settings.trusted_proxies)]},

@@ -19,7 +19,7 @@ from gradio.data_classes import FileData
 from ..errors import ChaptanError
 from ..services import Services
 from ..store import Job
-from ..videos import Requester
+from ..videos import Requester, file_stem
 from .i18n import localized
 
 log = logging.getLogger(__name__)
@@ -127,9 +127,10 @@ def private_copy(path: Path, name: str | None = None) -> str:
 
 
 def video_copy(services: Services, job: Job) -> str:
-    """A per-request copy of the job's video for a player."""
+    """A per-request copy of the job's video for a player, named after its title (the player's
+    download button saves it under that name)."""
     source = services.library.source(job)
-    return private_copy(source, f"{job.id}{source.suffix}")
+    return private_copy(source, f"{file_stem(job.title)}{source.suffix}")
 
 
 def fmt_duration(seconds: float | None) -> str:

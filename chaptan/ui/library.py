@@ -7,11 +7,20 @@ import html
 import gradio as gr
 
 from ..services import Services
+from ..store import Job
 from .common import fmt_duration, fmt_time, requester, user_errors
 from .i18n import EMPTY_LIBRARY, language_of, localized, localized_table, t, translate
 from .results import build_results, empty_results, progress_html, results_values, wire_video_export
 
 HEADERS = ["Title", "Duration", "Status", "Created", "Owner", "ID"]
+
+
+def state(job: Job, language: str) -> str:
+    """The Status cell: a failed video says why, so nobody has to open it to find out."""
+    status = translate(job.status, language)
+    if job.status == "failed" and job.error:
+        return f"{status}: {translate(job.error, language)}"
+    return status
 
 
 def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict,
@@ -27,15 +36,15 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict,
         retry_btn = gr.Button(t("Retry"))
         delete_btn = gr.Button(t("Delete"), variant="stop")
     status = gr.HTML()
-    panel = build_results()
+    panel = build_results("chaptan-library-video")
 
     @user_errors
     def rows(show_all: bool, request: gr.Request):
         req = requester(services, request)
         jobs = services.library.jobs(req, everyone=show_all)
         language = language_of(request)
-        data = [[j.title, fmt_duration(j.duration), translate(j.status, language), fmt_time(j.created),
-                 j.owner, j.id] for j in jobs]
+        data = [[j.title, fmt_duration(j.duration), state(j, language), fmt_time(j.created), j.owner, j.id]
+                for j in jobs]
         return (localized_table(HEADERS, data, language), gr.Markdown(visible=not data),
                 gr.Checkbox(visible=req.is_admin))
 
@@ -58,7 +67,7 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict,
         language = language_of(request)
         if job.status != "done":
             return (progress_html(job, language), *empty_results())
-        return (progress_html(job, language), *results_values(services, req, job, language))
+        return (progress_html(job, language), *results_values(services, req, job, language, panel.player_id))
 
     open_btn.click(on_open, [selected], [status, *panel.outputs], api_visibility="private")
 

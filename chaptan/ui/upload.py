@@ -40,7 +40,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
     job_id = gr.State("")
     status = gr.HTML()
     timer = gr.Timer(POLL_SECONDS, active=False)
-    panel = build_results()
+    panel = build_results("chaptan-upload-video")
 
     @user_errors
     def on_start(path: str | None, lang: str, gen: str, most: float, request: gr.Request):
@@ -65,7 +65,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
         language = language_of(request)
         if job.status == "done":
             return (progress_html(job, language), gr.Timer(active=False),
-                    *results_values(services, req, job, language))
+                    *results_values(services, req, job, language, panel.player_id))
         active = job.status in ("queued", "running")
         return (progress_html(job, language), gr.Timer(active=active), *[gr.skip()] * len(panel.outputs))
 
