@@ -340,7 +340,7 @@ def test_a_video_that_finishes_shows_up_in_every_list_by_itself(browser, tmp_pat
         app.services.store.update_job(job_id, status="running", stage="chaptering", progress=0.9)
         page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
         page.set_default_timeout(UI_TIMEOUT_MS)
-        sign_in(page, app, ALICE)
+        sign_in(page, app.url, ALICE)
         page.get_by_role("tab", name="My videos").click()
         expect(page.get_by_role("gridcell", name="running", exact=True)).to_be_visible()
         page.get_by_role("tab", name="Chapter editor").click()
@@ -366,7 +366,7 @@ def test_the_timeline_draws_the_chapters_follows_the_player_and_seeks(browser, t
         add_finished_job(app.services, ALICE[0], video, TRANSCRIPT, FIRST)
         page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
         page.set_default_timeout(UI_TIMEOUT_MS)
-        sign_in(page, app, ALICE)
+        sign_in(page, app.url, ALICE)
         open_in_editor(page, "talk")
         strip = page.locator(".chaptan-timeline[data-player='chaptan-editor-video']")
         chapters = strip.locator(".chaptan-chapter")
@@ -388,6 +388,9 @@ def test_the_timeline_draws_the_chapters_follows_the_player_and_seeks(browser, t
         shoot(page, "timeline.png", tmp_path)
         # An edit redraws it: deleting the second chapter leaves two.
         page.locator('[data-testid="cell-1-1"]:visible').first.click()
+        # The row is selected once the click has sought the player to its start.
+        page.wait_for_function("Math.abs(document.querySelector('#chaptan-editor-video video').currentTime"
+                               " - 40) < 1")
         page.get_by_role("button", name="Delete row").click()
         expect(chapters).to_have_text([FIRST[0]["title"], FIRST[2]["title"]])
 
@@ -406,7 +409,7 @@ def test_the_transcript_is_a_timed_list_to_click_and_search_as_you_type(browser,
         add_finished_job(app.services, ALICE[0], video, TRANSCRIPT, FIRST)
         page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
         page.set_default_timeout(UI_TIMEOUT_MS)
-        sign_in(page, app, ALICE)
+        sign_in(page, app.url, ALICE)
         open_in_editor(page, "talk")
         lines = page.locator("[data-player='chaptan-editor-video'] .chaptan-line")
         expect(lines).to_have_count(len(TRANSCRIPT["segments"]))
