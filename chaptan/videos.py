@@ -261,7 +261,7 @@ class VideoLibrary:
         if spec is None:
             raise ChaptanError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_KEYS)}")
         dest_dir.mkdir(parents=True, exist_ok=True)
-        stem = _file_stem(job.title)
+        stem = file_stem(job.title)
         if spec.key == "video":
             return self._export_video(job, dest_dir, stem)
         dest = dest_dir / f"{stem}.{spec.suffix}"
@@ -379,6 +379,7 @@ def _pipeline_author(generator: str) -> str:
     return f"chaptan ({generator})"
 
 
-def _file_stem(title: str) -> str:
+def file_stem(title: str) -> str:
+    """A file name stem from a video's title, safe on every file system."""
     cleaned = "".join(ch if ch.isalnum() or ch in "-_ " else "_" for ch in title).strip()
     return "-".join(cleaned.split())[:60] or "video"

@@ -131,8 +131,8 @@ def test_table_edits():
     assert rows == [["00:00", "A"], ["00:40", "B"], ["01:20", "C"]]
     assert editing.merge_with_next(rows, 0, 115) == [["00:00", "A"], ["01:20", "C"]]
     assert editing.delete_row(rows, 2, 115) == [["00:00", "A"], ["00:40", "B"]]
-    split = editing.split_at(rows, 60, 115, None)
-    assert [r[0] for r in split] == ["00:00", "00:40", "01:00", "01:20"]
+    added = editing.add_at(rows, 60, 115, None)  # inside a chapter: splits it
+    assert [r[0] for r in added] == ["00:00", "00:40", "01:00", "01:20"]
     with pytest.raises(ChapterError, match="already a chapter"):
         editing.add_at(rows, 40.2, 115, None)
     with pytest.raises(ChapterError, match="row 2"):
@@ -149,7 +149,10 @@ def test_results_of_a_draft_show_the_chapters_and_why_they_are_not_youtube_ready
     app.services.store.add_chapter_version(short.id, [{"start": 0.0, "title": "Only one"}], author="alice",
                                            base_version=version)
     try:
-        _, youtube, notes, transcript, files = results_values(app.services, Requester("alice"), short, "en")
+        video, timeline, youtube, notes, transcript, files = results_values(
+            app.services, Requester("alice"), short, "en", "player")
+        assert Path(video).name == "talk.mp4"  # the player's download is named after the title, not the id
+        assert "Only one" in timeline
         assert youtube == "00:00 Only one\n"
         assert "at least 3 chapters" in notes
         assert "spaghetti" in transcript
@@ -166,8 +169,18 @@ def test_the_results_panel_reads_the_transcript_once(app, monkeypatch):
     loads = []
     real_load = Transcript.load
     monkeypatch.setattr(Transcript, "load", lambda path: loads.append(path) or real_load(path))
-    _, _, _, transcript, files = results_values(app.services, Requester("alice"),
-                                                app.services.store.get_job(app.job_id), "en")
+    _, _, _, _, transcript, files = results_values(app.services, Requester("alice"),
+                                                   app.services.store.get_job(app.job_id), "en", "player")
     assert "spaghetti" in transcript
     assert {Path(f).suffix for f in files} >= {".srt", ".vtt", ".txt", ".json"}
     assert len(loads) == 1
+
+
+def test_the_editor_exports_the_saved_version_named_after_the_title(app):
+    import gradio as gr
+
+    current = {"job_id": app.job_id, "base_version": None, "duration": DURATION}
+    exported = Path(app.handler("export_saved")("chapters_vtt", current, gr.Request(username=ALICE[0])))
+    assert exported.name == "talk.chapters.vtt"
+    assert "WEBVTT" in exported.read_text(encoding="utf-8")
+    assert app.handler("export_saved")("srt", current, gr.Request(username=BOB[0])) == gr.skip()  # not Bob's

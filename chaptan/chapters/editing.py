@@ -85,15 +85,6 @@ def merge_with_next(rows: Sequence[Sequence], index: int, duration: float) -> li
     return rows_from_chapters(chapters)
 
 
-def split_at(rows: Sequence[Sequence], at: float, duration: float, transcript: Transcript | None,
-             titler=None) -> list[Row]:
-    """Split the chapter playing at `at` in two; the second half gets a title of its own."""
-    chapters = to_chapters(rows, duration)
-    if not any(c.start < at < c.end for c in chapters):
-        raise ChapterError(f"no chapter is playing at {timestamp(at)} to split")
-    return add_at(rows, at, duration, transcript, titler)
-
-
 def _check_index(chapters: list[Chapter], index: int) -> None:
     if not 0 <= index < len(chapters):
         raise ChapterError("select a chapter row first")

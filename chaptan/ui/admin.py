@@ -41,6 +41,7 @@ def build_admin_tab(demo: gr.Blocks, services: Services) -> gr.Tab:
             remove = gr.Button(t("Remove"), variant="stop")
         message = gr.Markdown()
 
+    @user_errors
     def table(request: gr.Request):
         _admin(services, request)
         jobs = services.store.list_jobs(None)
@@ -86,6 +87,7 @@ def build_admin_tab(demo: gr.Blocks, services: Services) -> gr.Tab:
         button.click(action(verb), [name, password, email, is_admin], [message, password, users],
                      api_visibility="private")
 
+    @user_errors
     def on_load(request: gr.Request):
         req = requester(services, request)
         if not req.is_admin:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import secrets
 import shutil
 import tempfile
@@ -19,8 +20,10 @@ from ..errors import ChaptanError
 from ..services import Services
 from ..store import Job
 from ..timecode import timestamp
-from ..videos import Requester
+from ..videos import Requester, file_stem
 from .i18n import localized
+
+log = logging.getLogger(__name__)
 
 # Files handed to the browser are copied here first, under a random folder per request, so a path
 # seen by one user names nothing of anyone else's and the originals never enter a served folder.
@@ -37,6 +40,11 @@ def requester(services: Services, request: gr.Request | None) -> Requester:
     return Requester(user.name, user.is_admin)
 
 
+# What a browser user sees when a handler fails for a reason that is not theirs (a bug); the
+# traceback goes to the server log.
+UNEXPECTED = "Something went wrong on the server; the page is as it was. The server log has the details."
+
+
 def _shown(exc: Exception, request: gr.Request | None) -> gr.Error:
     """The gr.Error that shows `exc` (a ChaptanError or gr.Error) in the caller's language; no request
     (API handlers) keeps the English message scripts parse."""
@@ -46,40 +54,56 @@ def _shown(exc: Exception, request: gr.Request | None) -> gr.Error:
     return gr.Error(localized(str(exc), request), print_exception=False)
 
 
-def _errors_shown(fn: Callable, translated: bool) -> Callable:
-    def request_of(args: tuple, kwargs: dict) -> gr.Request | None:
-        if not translated:
-            return None
-        return next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
+def _request_of(args: tuple, kwargs: dict) -> gr.Request | None:
+    return next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
 
+
+def _warned(exc: Exception, fn: Callable, request: gr.Request | None) -> dict:
+    """Shows `exc` as a toast in the caller's language and returns gr.skip(), which leaves every
+    output of the event as it was (one skip stands for all of them)."""
+    if isinstance(exc, (ChaptanError, gr.Error)):
+        gr.Warning(localized(exc.message if isinstance(exc, gr.Error) else str(exc), request))
+    else:
+        log.exception("browser handler %s failed", fn.__name__)
+        gr.Warning(localized(UNEXPECTED, request))
+    return gr.skip()
+
+
+def user_errors(fn: Callable) -> Callable:
+    """For browser handlers. A raised error would put Gradio's "Error" overlay over every output of
+    the event until a reload (losing unsaved edits), so none escapes: the user's mistakes
+    (ChaptanError, gr.Error) become a translated warning, anything else is logged and reported as
+    such, and the outputs keep their values."""
     # A streaming handler raises while it is iterated, not when called, so it needs a generator wrapper.
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def streaming(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
-            except (ChaptanError, gr.Error) as exc:
-                raise _shown(exc, request_of(args, kwargs)) from None
+            except Exception as exc:  # noqa: BLE001 - see the docstring
+                yield _warned(exc, fn, _request_of(args, kwargs))
+        streaming.shows_errors_as_warnings = True
         return streaming
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (ChaptanError, gr.Error) as exc:
-            raise _shown(exc, request_of(args, kwargs)) from None
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            return _warned(exc, fn, _request_of(args, kwargs))
+    wrapper.shows_errors_as_warnings = True
     return wrapper
-
-
-def user_errors(fn: Callable) -> Callable:
-    """For browser handlers: ChaptanError and gr.Error messages shown in the page in the caller's
-    language (Accept-Language), instead of a stack trace."""
-    return _errors_shown(fn, translated=True)
 
 
 def api_errors(fn: Callable) -> Callable:
     """For gradio_client endpoints: ChaptanError messages in English, which scripts may parse."""
-    return _errors_shown(fn, translated=False)
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ChaptanError, gr.Error) as exc:
+            raise _shown(exc, None) from None
+    return wrapper
 
 
 def outbox_dir() -> Path:
@@ -104,9 +128,10 @@ def private_copy(path: Path, name: str | None = None) -> str:
 
 
 def video_copy(services: Services, job: Job) -> str:
-    """A per-request copy of the job's video for a player."""
+    """A per-request copy of the job's video for a player (its playable copy when it has one), named
+    after its title (the player's download button saves it under that name)."""
     shown = services.library.player_file(job)
-    return private_copy(shown, f"{job.id}{shown.suffix}")
+    return private_copy(shown, f"{file_stem(job.title)}{shown.suffix}")
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -41,7 +41,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
     shown = gr.State("")  # the job whose results are on screen (a playable copy may still follow)
     status = gr.HTML()
     timer = gr.Timer(POLL_SECONDS, active=False)
-    panel = build_results()
+    panel = build_results("chaptan-upload-video")
 
     @user_errors
     def on_start(path: str | None, lang: str, gen: str, most: float, request: gr.Request):
@@ -69,7 +69,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
         status_now = progress_html(job, language, copying)
         if job.status == "done":
             if on_screen != current:
-                values = results_values(services, req, job, language)
+                values = results_values(services, req, job, language, panel.player_id)
             else:  # the results are up; the player changes once the playable copy is made
                 values = (gr.skip() if copying is not None else video_copy(services, job), *unchanged[1:])
             return (status_now, gr.Timer(active=copying is not None), *values, current)
@@ -79,6 +79,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
     timer.tick(on_tick, [job_id, shown], [status, timer, *panel.outputs, shown], api_visibility="private",
                show_progress="hidden")
 
+    @user_errors
     def on_load(request: gr.Request):
         """Reopening the page shows the caller's job that is still in progress."""
         req = requester(services, request)

@@ -58,7 +58,8 @@ def seat_note(state: SeatState, language: str) -> str:
                      "questions).", language)
 
 
-def build_voice_tab(demo: gr.Blocks, services: Services) -> Callable[[gr.Tab, list[gr.Tab]], None]:
+def build_voice_tab(demo: gr.Blocks, services: Services,
+                    videos_changed: gr.State) -> Callable[[gr.Tab, list[gr.Tab]], None]:
     """The tab's content; returns how to wire the seat to the tab's opening and leaving, which needs
     the Tab objects that build_app makes around it."""
     assistant = services.assistant
@@ -93,15 +94,26 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> Callable[[gr.Tab, li
         return translate(f"Memory: {count} message{'s' if count != 1 else ''}, {memory.tokens()} of "
                          f"{services.settings.memory_tokens} tokens (Chaptan's persona included).", language)
 
-    def on_load(request: gr.Request):
-        req = requester(services, request)
+    def finished_choices(req) -> gr.Dropdown:
         done = [(t("No video"), "")] + [(j.title, j.id) for j in services.library.jobs(req)
                                      if j.status == "done"]
+        return gr.Dropdown(choices=done)
+
+    @user_errors
+    def on_load(request: gr.Request):
+        req = requester(services, request)
         history = [{"role": m["role"], "content": linkify(m["content"])}
                    for m in assistant.memory(req).history()]
-        return gr.Dropdown(choices=done), history, memory_note(req, language_of(request))
+        return finished_choices(req), history, memory_note(req, language_of(request))
 
     demo.load(on_load, None, [video, chat, memory], api_visibility="private")
+
+    @user_errors
+    def videos_to_ask_about(request: gr.Request):
+        return finished_choices(requester(services, request))
+
+    videos_changed.change(videos_to_ask_about, None, [video], api_visibility="private",
+                          show_progress="hidden")
 
     @user_errors
     def on_video(job_id: str, request: gr.Request):
