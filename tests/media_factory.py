@@ -4,6 +4,7 @@ broken files users upload (no audio, truncated, empty, text renamed .mp4)."""
 from __future__ import annotations
 
 import functools
+import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -216,6 +217,24 @@ def _write_audio(out, stream, audio: np.ndarray) -> None:
         frame.sample_rate, frame.pts, frame.time_base = SAMPLE_RATE, start, Fraction(1, SAMPLE_RATE)
         out.mux(stream.encode(frame))
     out.mux(stream.encode(None))
+
+
+def long_video(path: Path, seconds: float, *, fps: str = "1", audio_rate: int = 8000) -> Path:
+    """A `seconds`-long video for container limits, cheap to make at any length: one minute of a
+    16x16 picture at `fps` with a sine tone at `audio_rate`, encoded once and then repeated by stream
+    copy (ffmpeg's -stream_loop)."""
+    from chaptan.media import ffmpeg_exe
+
+    piece = path.with_name(f"{path.stem}-piece{path.suffix}")
+    quiet = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    subprocess.run([*quiet, "-f", "lavfi", "-i", f"color=c=navy:s=16x16:r={fps}",
+                    "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={audio_rate}", "-t", "60",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", "16k", str(piece)],
+                   check=True)
+    subprocess.run([*quiet, "-stream_loop", "-1", "-i", str(piece), "-t", str(seconds), "-c", "copy",
+                    str(path)], check=True)
+    piece.unlink()
+    return path
 
 
 def spoken_video(path: Path, paragraphs: tuple[str, ...] = TOPICS) -> SpokenMedia:
