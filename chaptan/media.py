@@ -28,6 +28,10 @@ SAMPLE_RATE = 16000
 # How far the last audio packet may end before the declared duration before we call the file
 # truncated: containers round durations and encoders pad, but never by seconds.
 _TRUNCATION_SLACK_S = 2.0
+# How far before the declared end probing looks for the last packets.
+_TAIL_SECONDS = 10.0
+# decode_audio's first buffer: files longer than this grow it as they decode.
+_BUFFER_SECONDS = 4 * 3600.0
 # Chapter times go to ffmpeg in milliseconds, and MP4 chapter tracks are written in them.
 _MOV_TIMESCALE = 1000
 _CHAPTER_SLACK_S = 0.002
@@ -81,6 +85,7 @@ def probe(path: str | Path, *, need_audio: bool = True) -> MediaInfo:
         duration = _duration(container)
         if audio is not None:
             _check_audio_readable(container, audio, path)
+        duration = _real_duration(container, [s for s in (audio, video) if s is not None], duration, path)
         return MediaInfo(
             path=path,
             duration=duration,
@@ -107,6 +112,46 @@ def _duration(container: av.container.InputContainer) -> float:
         if stream.duration and stream.time_base:
             best = max(best, float(stream.duration * stream.time_base))
     return best
+
+
+def _real_duration(container, streams: list, declared: float, path: Path) -> float:
+    """The declared duration, unless the audio and video end well before it. A container's duration
+    is only a claim (a Matroska file may declare 100,000 hours over 11 s of media), and progress,
+    chapters and exports all run to this length, so the last packets are looked at: a seek near
+    the declared end finds them, and when it finds none (no index to seek by) the file is read
+    through."""
+    if declared <= _TRUNCATION_SLACK_S * 2:
+        return declared
+    start = container.start_time / av.time_base if container.start_time else 0.0
+    # Seeking by the audio, where every packet is a key frame, lands just before the target, not
+    # at a video key frame that may be minutes earlier.
+    by = streams[0]
+    target = start + max(declared - _TAIL_SECONDS, 0.0)
+    try:
+        container.seek(int(target / by.time_base), stream=by, backward=True)
+        end = _packets_end(container, streams)
+        if end is None:
+            container.seek(0, backward=True)
+            end = _packets_end(container, streams)
+    except av.error.FFmpegError as exc:
+        # Some files cannot seek; decoding them still finds their real end.
+        log.info("%s: cannot check the declared duration (%s)", path, exc.strerror or exc)
+        return declared
+    if end is None or end - start >= declared - _TRUNCATION_SLACK_S:
+        return declared
+    log.warning("%s declares %.1f s but its audio and video end at %.1f s", path, declared, end - start)
+    return max(end - start, 0.0)
+
+
+def _packets_end(container, streams: list) -> float | None:
+    """Where the packets of `streams` from here on end, in seconds; None when there are none."""
+    end = None
+    for packet in container.demux(*streams):
+        stamp = packet.pts if packet.pts is not None else packet.dts
+        if stamp is not None and packet.size:
+            packet_end = float((stamp + (packet.duration or 0)) * packet.time_base)
+            end = packet_end if end is None else max(end, packet_end)
+    return end
 
 
 def _check_audio_readable(container, stream, path: Path) -> None:
@@ -192,9 +237,9 @@ def _decoded_frames(container, stream, path: Path) -> Iterator[list | None]:
 
 def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The whole audio track as one mono float32 array, filled chunk by chunk into a buffer sized
-    from the declared duration, so the peak is the result plus one chunk (not twice the result)."""
+    from the duration, so the peak is the result plus one chunk (not twice the result)."""
     info = probe(path)
-    buffer = np.empty(int((info.duration + 1) * sample_rate), dtype=np.float32)
+    buffer = np.empty(int((min(info.duration, _BUFFER_SECONDS) + 1) * sample_rate), dtype=np.float32)
     filled = 0
     for chunk in iter_audio_chunks(path, sample_rate):
         if filled + chunk.shape[0] > buffer.shape[0]:

@@ -4,6 +4,7 @@ broken files users upload (no audio, truncated, empty, text renamed .mp4)."""
 from __future__ import annotations
 
 import functools
+import struct
 import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
@@ -234,6 +235,16 @@ def long_video(path: Path, seconds: float, *, fps: str = "1", audio_rate: int = 
     subprocess.run([*quiet, "-stream_loop", "-1", "-i", str(piece), "-t", str(seconds), "-c", "copy",
                     str(path)], check=True)
     piece.unlink()
+    return path
+
+
+def declare_duration(path: Path, seconds: float) -> Path:
+    """Make a Matroska file claim to last `seconds`, whatever it holds, as a damaged or hostile upload
+    may: its Segment Info Duration (EBML id 0x4489, an 8-byte float in milliseconds) is rewritten."""
+    data = path.read_bytes()
+    at = data.find(b"\x44\x89\x88")
+    assert at > 0, f"{path} has no 8-byte Matroska duration"
+    path.write_bytes(data[:at + 3] + struct.pack(">d", seconds * 1000) + data[at + 11:])
     return path
 
 

@@ -13,6 +13,7 @@ import pytest
 from media_factory import (
     SAMPLE_RATE,
     bad_file,
+    declare_duration,
     long_video,
     short_speech,
     talk_video,
@@ -115,6 +116,14 @@ def test_audio_ending_before_the_video_is_not_truncation(tmp_path, speech, suffi
     path = write_video(tmp_path / f"long-video{suffix}", speech, seconds=20)
     info = probe(path)
     assert info.duration == pytest.approx(20, abs=1) and info.has_audio
+
+
+def test_a_declared_duration_is_checked_against_the_media(tmp_path, speech):
+    # 11 s of picture, a few seconds of speech, and a header claiming 100,000 hours.
+    path = declare_duration(write_video(tmp_path / "claims.mkv", speech, seconds=11), 100_000 * 3600)
+    assert probe(path).duration == pytest.approx(11, abs=0.5)
+    audio = decode_audio(path)  # sized from the duration: 100,000 hours would not fit in memory
+    assert audio.shape[0] / 16000 == pytest.approx(speech.shape[0] / SAMPLE_RATE, abs=0.1)
 
 
 def test_video_without_audio_is_fine_when_audio_is_not_needed(tmp_path_factory):
