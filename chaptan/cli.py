@@ -170,7 +170,7 @@ def run_chapter(args: argparse.Namespace) -> int:
     options = ChapterOptions(max_chapters=args.max_chapters, min_chapter_seconds=args.min_chapter_seconds)
     progress = ProgressLine(args.progress)
     if args.transcript:
-        transcript = Transcript.load(args.transcript)
+        transcript = Transcript.load(args.transcript, strict=True)
         if not transcript.segments:
             raise ChaptanError(f"{args.transcript} has no segments, so there is nothing to chapter")
         progress(0.0, "chaptering")

@@ -9,8 +9,11 @@ from pathlib import Path
 
 from .errors import ChaptanError
 
-_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
-               "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+# Sizes count in 1024s, as Gradio does when it parses and shows an upload limit: a decimal "2gb"
+# (2,000,000,000 bytes) would show in the browser as "1.9 Gb".
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4,
+               "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+_SIZE_NAMES = ("bytes", "KB", "MB", "GB", "TB")
 
 
 # The chapter writers a job or command can ask for: the LLM when one is configured, else the offline
@@ -20,13 +23,21 @@ GENERATORS = ("auto", "local", "llm")
 
 
 def parse_size(text: str) -> int:
-    """'2gb' / '500 MB' / '1048576' -> bytes."""
+    """'2gb' / '500 MB' / '1048576' -> bytes (1 kb = 1024 bytes)."""
     raw = text.strip().lower().replace(" ", "")
     number = raw.rstrip("kmgtib")
     unit = raw[len(number):]
     if unit not in _SIZE_UNITS or not number:
         raise ChaptanError(f"cannot read size {text!r}: use e.g. 2gb, 500mb or a number of bytes")
     return int(float(number) * _SIZE_UNITS[unit])
+
+
+def format_size(size: int) -> str:
+    """Bytes as `parse_size` reads them: 2 * 1024**3 -> '2 GB', 1.5 * 1024**2 -> '1.5 MB'."""
+    value, unit = float(size), 0
+    while value >= 1024 and unit < len(_SIZE_NAMES) - 1:
+        value, unit = value / 1024, unit + 1
+    return f"{value:.1f}".removesuffix(".0") + f" {_SIZE_NAMES[unit]}"
 
 
 def _env(name: str, default: str = "") -> str:
@@ -93,7 +104,7 @@ class Settings:
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = 120.0
     # App
-    max_upload: int = 2 * 1000**3
+    max_upload: int = 2 * 1024**3
     workers: int = 1
     admin_user: str = ""
     admin_password: str = ""

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import bundled_model
 from .config import Settings
-from .errors import ChaptanError
+from .errors import ChaptanError, quoted
 from .media import SAMPLE_RATE, iter_audio_chunks, probe, resample
 from .text import CLAUSE_END, SENTENCE_END
 from .timecode import timestamp
@@ -438,7 +438,8 @@ class WhisperTranscriber:
             return None
         language = language.lower()
         if language != "en" and language not in self._whisper_languages():
-            raise ChaptanError(f"unknown language code {language!r}; use auto or a code such as en, de, fr")
+            raise ChaptanError(f"unknown language code {quoted(language)}; "
+                               "use auto or a code such as en, de, fr")
         if self.model_for(language) is None:
             raise ChaptanError(f"whisper {self.model_label} only knows English and cannot transcribe "
                                f"{language!r}; choose English or automatic detection, or a multilingual "

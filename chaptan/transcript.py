@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import TranscriptError
+from .errors import TranscriptError, quoted
 from .timecode import clock
 
 
@@ -49,11 +50,13 @@ class Transcript:
                 "segments": [seg(s) for s in self.segments]}
 
     @classmethod
-    def from_dict(cls, data: object) -> Transcript:
+    def from_dict(cls, data: object, *, strict: bool = False) -> Transcript:
         """Build from `{"language", "duration", "segments": [{"start", "end", "text"}]}`.
 
         Extra keys are ignored. `language` and `duration` may be missing (unknown language; the
-        end of the last segment)."""
+        end of the last segment). Every time must be a finite number of seconds within
+        MAX_SECONDS. `strict` (a file someone gave, not one Chaptan stored) also refuses segments
+        that end after the given duration instead of stretching the duration to them."""
         if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
             raise TranscriptError('transcript JSON must be an object with a "segments" list')
         segments = []
@@ -63,31 +66,34 @@ class Transcript:
             missing = [k for k in ("start", "end", "text") if k not in raw]
             if missing:
                 raise TranscriptError(f"transcript segment {i} lacks {', '.join(missing)}")
-            try:
-                start, end = float(raw["start"]), float(raw["end"])
-            except (TypeError, ValueError):
-                raise TranscriptError(f"transcript segment {i} has a non-numeric time") from None
+            start = _seconds(raw["start"], f"transcript segment {i} start")
+            end = _seconds(raw["end"], f"transcript segment {i} end")
             if not isinstance(raw["text"], str):
                 raise TranscriptError(f"transcript segment {i} text is not a string")
-            if start < 0 or end < start:
+            if end < start:
                 raise TranscriptError(f"transcript segment {i} has end before start")
-            words = tuple(Word(float(w["start"]), float(w["end"]), str(w["text"]))
+            words = tuple(Word(_seconds(w["start"], f"transcript segment {i} word start"),
+                               _seconds(w["end"], f"transcript segment {i} word end"), str(w["text"]))
                           for w in raw.get("words") or () if isinstance(w, dict)
                           and {"start", "end", "text"} <= w.keys())
             segments.append(Segment(start, end, raw["text"], words))
+        read = list(segments)  # in the file's order, for messages that name a segment
         segments.sort(key=lambda s: s.start)
         last_end = max((s.end for s in segments), default=0.0)
-        try:
-            duration = float(data.get("duration") or last_end)
-        except (TypeError, ValueError):
-            raise TranscriptError("transcript duration is not a number") from None
+        given = data.get("duration")
+        duration = last_end if given is None or given == 0 else _seconds(given, "transcript duration")
+        late = [i for i, s in enumerate(read) if s.end > duration + _PAST_END_SLACK_S]
+        if strict and given and late:
+            raise TranscriptError(f"transcript segment {late[0]} ends at {read[late[0]].end:g} s, after "
+                                  f"the transcript's duration ({duration:g} s)")
         language = data.get("language") or ""
         if not isinstance(language, str):
             raise TranscriptError("transcript language is not a string")
         return cls(language=language, duration=max(duration, last_end), segments=tuple(segments))
 
     @classmethod
-    def load(cls, path: str | Path) -> Transcript:
+    def load(cls, path: str | Path, *, strict: bool = False) -> Transcript:
+        """Read a transcript JSON file (`strict` as in `from_dict`)."""
         try:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -99,7 +105,33 @@ class Transcript:
         except json.JSONDecodeError as exc:
             raise TranscriptError(f"transcript {path} is not valid JSON: {exc.msg} "
                                   f"at line {exc.lineno}") from None
-        return cls.from_dict(data)
+        except RecursionError:
+            raise TranscriptError(f"transcript {path} is nested too deeply to be a transcript") from None
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            raise TranscriptError(f"transcript {path} is not valid JSON: {exc}") from None
+        return cls.from_dict(data, strict=strict)
+
+
+# No video lasts this long; a transcript that claims to would have chaptering run for ever.
+MAX_SECONDS = 100 * 3600.0
+# Segment ends may pass the duration by rounding; a file whose speech runs on past it is wrong.
+_PAST_END_SLACK_S = 1.0
+
+
+def _seconds(value: object, what: str) -> float:
+    """`value` as a time in seconds: a finite number from 0 to MAX_SECONDS, or a TranscriptError
+    naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TranscriptError(f"{what} is non-numeric ({quoted(value)})")
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        raise TranscriptError(f"{what} is non-numeric ({quoted(value)})") from None
+    if not math.isfinite(seconds):
+        raise TranscriptError(f"{what} is {seconds}, not a number of seconds")
+    if not 0 <= seconds <= MAX_SECONDS:
+        raise TranscriptError(f"{what} is {seconds:g} s; times run from 0 to {MAX_SECONDS / 3600:g} hours")
+    return seconds
 
 
 def to_srt(t: Transcript) -> str:

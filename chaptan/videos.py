@@ -21,7 +21,7 @@ from .chapters.model import Chapter
 from .chapters.rules import Violation, clip_title, validate
 from .chapters.titles import title_for_span
 from .config import GENERATORS, Settings
-from .errors import ChaptanError, MediaError
+from .errors import ChaptanError, MediaError, quoted
 from .jobs import JobRunner
 from .media import probe
 from .playback import PLAYBACK_FILE, PlaybackCopies, needs_copy
@@ -97,9 +97,9 @@ class VideoLibrary:
         """Check the upload is usable media, keep it in the user's folder, queue the job."""
         upload = Path(upload)
         if language not in LANGUAGES and not (2 <= len(language) <= 3 and language.isalpha()):
-            raise ChaptanError(f"unknown language {language!r}")
+            raise ChaptanError(f"unknown language {quoted(language)}")
         if generator not in GENERATORS:
-            raise ChaptanError(f"unknown generator {generator!r}; choose {', '.join(GENERATORS[:-1])} "
+            raise ChaptanError(f"unknown generator {quoted(generator)}; choose {', '.join(GENERATORS[:-1])} "
                                f"or {GENERATORS[-1]}")
         if max_chapters and max_chapters < 3:
             raise ChaptanError("YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+")
@@ -293,8 +293,8 @@ class VideoLibrary:
         job = self._finished(requester, job_id)
         if not chapters:
             raise ChaptanError("there are no chapters to save")
-        if any(c.start > (job.duration or 0.0) for c in chapters):
-            raise ChaptanError("a chapter starts after the end of the video")
+        # A draft is kept whatever YouTube rules it still breaks (the editor lists them), so saving
+        # unfinished work never loses it; only times that are not times never get this far.
         rows = [Chapter(c.start, c.end, clip_title(c.title, 200)).to_dict() for c in chapters]
         author = requester.name + (f" ({note})" if note else "")
         return self.store.add_chapter_version(job.id, rows, author=author, base_version=base_version)
@@ -310,28 +310,29 @@ class VideoLibrary:
                                   note=f"restored version {version}")
 
     def retitle(self, requester: Requester, job_id: str, chapters: list[Chapter],
-                indices: list[int] | None = None) -> tuple[list[str], str]:
-        """New titles for the chapters at `indices` (all when None), from the LLM when one is
-        configured, else from the local titler. Returns the titles and a note on what made them."""
+                indices: list[int] | None = None) -> ChapterResult:
+        """`chapters` with new titles at `indices` (0-based; all when None), from the LLM when one
+        is configured, else from the local titler; the result's generator says which wrote them."""
         job = self._finished(requester, job_id)
         transcript = self.transcript(job)
         wanted = range(len(chapters)) if indices is None else indices
         if any(not 0 <= i < len(chapters) for i in wanted):
             raise ChaptanError("select a chapter row first")
-        note = "local titles"
+        warnings = []
         if self.settings.llm_configured:
             from .chapters.llm import LLMFailure, retitle
 
             try:
-                return retitle(self.settings, transcript, chapters, list(wanted)), "LLM titles"
+                titles = retitle(self.settings, transcript, chapters, list(wanted))
+                return ChapterResult(_titled(chapters, titles), "llm")
             except LLMFailure as exc:
-                note = f"the LLM failed ({exc}); used local titles"
+                warnings.append(f"the LLM failed ({exc}); used local titles")
         titles = [c.title for c in chapters]
         for i in wanted:
             others = titles[:i] + titles[i + 1:]
             new = title_for_span(transcript, chapters[i].start, chapters[i].end, avoid=others)
             titles[i] = new or titles[i]
-        return titles, note
+        return ChapterResult(_titled(chapters, titles), "local", warnings)
 
     def _finished(self, requester: Requester, job_id: str) -> Job:
         job = self.job(requester, job_id)
@@ -371,6 +372,10 @@ def transcribe_and_chapter(settings: Settings, artifacts: ArtifactStore, transcr
     artifacts.write_text(job.owner, job.id, TRANSCRIPT_FILE,
                          json.dumps(transcript.to_dict(), ensure_ascii=False))
     return transcript, result
+
+
+def _titled(chapters: list[Chapter], titles: list[str]) -> list[Chapter]:
+    return [Chapter(c.start, c.end, title) for c, title in zip(chapters, titles)]
 
 
 def _pipeline_author(generator: str) -> str:

@@ -214,3 +214,13 @@ def test_every_browser_handler_leaves_the_page_as_it_was_on_error(app):
     assert unguarded == []
     with pytest.warns(UserWarning, match="^Choose a video or audio file first.$"):
         assert app.handler("on_start")(None, "auto", "local", 0, gr.Request(username=ALICE[0])) == gr.skip()
+
+
+def test_the_upload_limit_reads_as_it_was_set(app):
+    # CHAPTAN_MAX_UPLOAD's default "2gb" counts in 1024s, as Gradio does: the browser's own
+    # too-large message then says 2.0 Gb, not 1.9, and the upload tab says 2 GB.
+    assert app.http(ALICE).get("/config").json()["max_file_size"] == 2 * 1024**3
+    limit = app.handler("upload_limit")
+    assert limit(gr.Request(username=ALICE[0], headers={})) == "Files up to 2 GB each."
+    japanese = gr.Request(username=ALICE[0], headers={"accept-language": "ja"})
+    assert limit(japanese) == "1 ファイルにつき 2 GB まで。"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ChapterError
-from ..timecode import clock, timestamp
+from ..timecode import clock, parse_timestamp, timestamp
 from .model import Chapter, ChapterResult
 
 
@@ -61,11 +61,10 @@ def chapters_from_dict(data: object, duration: float | None = None) -> list[Chap
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "start" not in item or "title" not in item:
             raise ChapterError(f"chapter {i + 1} needs a start and a title")
-        try:
-            start = float(item["start"])
-            end = float(item["end"]) if item.get("end") is not None else None
-        except (TypeError, ValueError):
-            raise ChapterError(f"chapter {i + 1} has a non-numeric time") from None
+        start = parse_timestamp(item["start"])
+        end = parse_timestamp(item["end"]) if item.get("end") is not None else None
+        if start is None or (end is None and item.get("end") is not None):
+            raise ChapterError(f"chapter {i + 1} has a time that is not a number of seconds or m:ss")
         rows.append((start, end, str(item["title"])))
     rows.sort(key=lambda r: r[0])
     chapters = []
@@ -83,6 +82,8 @@ def load_chapters(path: str | Path, duration: float | None = None) -> list[Chapt
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ChapterError(f"chapters file not found: {path}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON errors among them
         raise ChapterError(f"cannot read chapters file {path}: {exc}") from None
+    except RecursionError:
+        raise ChapterError(f"chapters file {path} is nested too deeply to be a chapter list") from None
     return chapters_from_dict(data, duration)

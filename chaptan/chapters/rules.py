@@ -124,40 +124,58 @@ def _distinct(titles: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Violation:
-    row: int  # 0-based index in the table; -1 for the table as a whole
+    row: int | None  # the row as people count it: 1 is the first row shown; None for the list as a whole
     message: str
+
+
+def time_order(chapters: Sequence[Chapter]) -> list[int]:
+    """The indices of `chapters` by start time; rows starting together keep their order."""
+    return sorted(range(len(chapters)), key=lambda i: (chapters[i].start, i))
 
 
 def validate(chapters: Sequence[Chapter], duration: float,
              min_seconds: float = YOUTUBE_MIN_SECONDS) -> list[Violation]:
-    """Every way `chapters` breaks YouTube's rules, each with the row and the reason."""
-    problems: list[Violation] = []
+    """Every way `chapters` breaks YouTube's rules, each with its row and the reason.
+
+    The chapters are taken in the order the person wrote them (the editor's rows, a list sent to
+    the API), so a message names the row they see; a chapter lasts until the next one in time."""
     if not chapters:
-        return [Violation(-1, "there are no chapters")]
-    if chapters[0].start != 0:
-        problems.append(Violation(0, "the first chapter must start at 0:00"))
+        return [Violation(None, "there are no chapters")]
+    problems: list[Violation] = []
+    in_time = time_order(chapters)
+    earliest = in_time[0]
+    if chapters[earliest].start != 0:
+        problems.append(Violation(earliest + 1, "the first chapter must start at 0:00"))
     if len(chapters) < MIN_CHAPTERS:
-        problems.append(Violation(-1, f"YouTube needs at least {MIN_CHAPTERS} chapters, "
-                                      f"this list has {len(chapters)}"))
-    seen: dict[str, int] = {}
+        problems.append(Violation(None, f"YouTube needs at least {MIN_CHAPTERS} chapters, "
+                                        f"this list has {len(chapters)}"))
+    later_starts = {i: next((chapters[j].start for j in in_time[rank + 1:]
+                             if chapters[j].start > chapters[i].start), duration)
+                    for rank, i in enumerate(in_time)}
+    first_at: dict[float, int] = {}
+    titles: dict[str, int] = {}
     for i, ch in enumerate(chapters):
-        row = f"row {i + 1}"
-        if i and ch.start <= chapters[i - 1].start:
-            problems.append(Violation(i, f"{row} starts before or with the chapter above it"))
-        end = chapters[i + 1].start if i + 1 < len(chapters) else duration
-        if end - ch.start < min_seconds and not (i and ch.start <= chapters[i - 1].start):
-            problems.append(Violation(i, f"{row} lasts {max(end - ch.start, 0):.0f} s; "
-                                         f"chapters need at least {min_seconds:g} s"))
+        row = i + 1
+        twin = first_at.setdefault(ch.start, row)
+        if twin != row:
+            problems.append(Violation(row, f"row {row} starts at the same time as row {twin}"))
+        elif i and ch.start < chapters[i - 1].start:
+            problems.append(Violation(row, f"row {row} starts before row {row - 1} above it: "
+                                           "the chapters are out of order"))
+        length = later_starts[i] - ch.start
         if ch.start >= duration > 0:
-            problems.append(Violation(i, f"{row} starts after the end of the video"))
+            problems.append(Violation(row, f"row {row} starts after the end of the video"))
+        elif twin == row and length < min_seconds:
+            problems.append(Violation(row, f"row {row} lasts {max(length, 0):.0f} s; "
+                                           f"chapters need at least {min_seconds:g} s"))
         title = ch.title.strip()
         if not title:
-            problems.append(Violation(i, f"{row} has no title"))
+            problems.append(Violation(row, f"row {row} has no title"))
         elif len(title) > MAX_TITLE_CHARS:
-            problems.append(Violation(i, f"{row} title has {len(title)} characters; "
-                                         f"the limit is {MAX_TITLE_CHARS}"))
+            problems.append(Violation(row, f"row {row} title has {len(title)} characters; "
+                                           f"the limit is {MAX_TITLE_CHARS}"))
         key = title.casefold()
-        if title and key in seen:
-            problems.append(Violation(i, f"{row} has the same title as row {seen[key] + 1}"))
-        seen.setdefault(key, i)
+        if title and key in titles:
+            problems.append(Violation(row, f"row {row} has the same title as row {titles[key]}"))
+        titles.setdefault(key, row)
     return problems

@@ -11,7 +11,7 @@ from ..errors import ChaptanError
 from ..services import Services
 from ..videos import EXPORTS
 from .common import Player, fmt_time, outbox_dir, requester, user_errors, video_copy
-from .i18n import NO_VIDEO, language_of, localized, localized_table, t, translate
+from .i18n import DRAFT_NOTE, NO_VIDEO, UNREADABLE_NOTE, language_of, localized, localized_table, t, translate
 from .timeline import timeline_html, transcript_html
 
 PLAYER_ID = "chaptan-editor-video"
@@ -24,6 +24,7 @@ READ_PLAYHEAD = f"""(...args) => {{
 }}"""
 CHAPTER_HEADERS = ["Start", "Title"]
 HISTORY_HEADERS = ["Version", "Saved", "By"]
+WRITTEN_BY = {"llm": "LLM titles", "local": "local titles"}
 
 
 def _row(evt: gr.SelectData) -> int:
@@ -100,15 +101,14 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
         if not current:
             return translate(NO_VIDEO, language)
         try:
-            chapters = editing.to_chapters(rows, current["duration"])
+            chapters = editing.table_chapters(rows, current["duration"])
         except ChaptanError as exc:
-            return f"⚠️ {translate(str(exc), language)}"
+            return f"⛔ {translate(str(exc), language)}\n\n{translate(UNREADABLE_NOTE, language)}"
         found = validate(chapters, current["duration"])
         if not found:
             return translate("✅ YouTube-ready: paste it into your description or save it.", language)
         lines = "\n".join(f"- {translate(p.message, language)}" for p in found)
-        draft = "⚠️ **Draft**: YouTube would refuse these chapters yet. You can still save a draft."
-        return f"{translate(draft, language)}\n{lines}"
+        return f"{translate(DRAFT_NOTE, language)}\n{lines}"
 
     def history_rows(job_id: str, request: gr.Request) -> dict:
         versions = services.store.list_chapter_versions(job_id)
@@ -190,10 +190,12 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
             req = requester(services, request)
             if not current:
                 raise gr.Error(NO_VIDEO)
-            chapters = editing.to_chapters(rows, current["duration"])
+            # The selected row counts in the table's order, as the person sees it.
+            chapters = editing.table_chapters(rows, current["duration"])
             indices = None if all_rows else [int(index)]
-            titles, note = library.retitle(req, current["job_id"], chapters, indices)
-            new = [[row[0], title] for row, title in zip(editing.rows_from_chapters(chapters), titles)]
+            result = library.retitle(req, current["job_id"], chapters, indices)
+            new = editing.rows_from_chapters(result.chapters)
+            note = result.warnings[0] if result.warnings else WRITTEN_BY[result.generator]
             gr.Info(localized(f"New titles: {note}.", request))
             return chapter_rows(new, request), report(new, current, request)
         return run

@@ -24,6 +24,12 @@ EMPTY_LIBRARY = "No videos yet. Upload one in the **Upload & chapter** tab."
 NO_VIDEO = "Choose one of your finished videos to edit its chapters."
 LOGIN_MESSAGE = ("<b>Chaptan</b> · チャプたん: sign in to chapter your videos. "
                  "After 5 failed attempts, signing in is paused for a while, longer each time.")
+# The one draft rule, said wherever the editor shows problems: a draft saves whatever YouTube rules
+# it breaks, and only a start that is not a time keeps it from saving.
+DRAFT_NOTE = ("⚠️ **Draft**: YouTube would refuse these chapters yet. A draft is saved as it is, "
+              "whatever rules it breaks.")
+UNREADABLE_NOTE = ("A draft may break any YouTube rule and still be saved, but every start must be a "
+                   "time first.")
 ASK_PLACEHOLDER = "Ask about one of your videos, e.g. “When do I talk about the budget?” — or just say hello."
 
 JA = {
@@ -253,6 +259,7 @@ RUNTIME_JA = {
     "All {seats} voice-chat seats are taken and {waiting} waiting; try again later.":
         "音声チャットの {seats} 席はすべて埋まり、{waiting} 人が待っています。後でお試しください。",
     "Signed in as **{user}**": "**{user}** でログイン中",
+    "Files up to {size} each.": "1 ファイルにつき {size} まで。",
     "Too many failed sign-ins from your address: try again in {seconds} seconds.":
         "この接続元からのログイン失敗が多すぎます。{seconds} 秒後にもう一度お試しください。",
     "Too many failed sign-ins for {name}: try again in {seconds} seconds.":
@@ -307,8 +314,10 @@ RUNTIME_JA = {
     "Version {number} restored as version {saved}.": "版 {number} を版 {saved} として復元しました。",
     "✅ YouTube-ready: paste it into your description or save it.":
         "✅ YouTube にそのまま使えます。概要欄に貼り付けるか、保存してください。",
-    "⚠️ **Draft**: YouTube would refuse these chapters yet. You can still save a draft.":
-        "⚠️ **下書き**：このままでは YouTube に受け付けられません。下書きとして保存はできます。",
+    DRAFT_NOTE: ("⚠️ **下書き**：このままでは YouTube に受け付けられません。"
+                 "下書きは、どのルールに合わなくてもこのまま保存できます。"),
+    UNREADABLE_NOTE: ("下書きは YouTube のルールに合わなくても保存できますが、"
+                      "開始時間はすべて時間として読める必要があります。"),
     "{file} is not an audio or video file (no audio or video stream found)":
         "{file} は動画・音声ファイルではありません（映像も音声も見つかりません）",
     "{file} is not a readable audio or video file ({reason}); it may be damaged or truncated":
@@ -355,7 +364,6 @@ RUNTIME_JA = {
      "fix them in the Chapter editor first"):
         ("保存されたチャプターは YouTube に受け付けられない下書きです（{problems}）。"
          "先にチャプター編集で直してください"),
-    "a chapter starts after the end of the video": "動画の終わりより後に始まるチャプターがあります",
     "select a chapter row first": "先にチャプターの行を選んでください",
     "this video has no chapter version {version}": "この動画に版 {version} はありません",
     "stopped by a crash {count} times": "異常終了で {count} 回止まりました",
@@ -363,8 +371,12 @@ RUNTIME_JA = {
     "the first chapter must start at 0:00": "最初のチャプターは 0:00 から始める必要があります",
     "YouTube needs at least {least} chapters, this list has {count}":
         "YouTube のチャプターは {least} つ以上必要ですが、{count} つしかありません",
-    "row {row} starts before or with the chapter above it":
-        "{row} 行目の開始が、上のチャプターより前か同じです",
+    "row {row} starts before row {above} above it: the chapters are out of order":
+        "{row} 行目が上の {above} 行目より前に始まっています。チャプターの順番が時間順ではありません",
+    "row {row} starts at the same time as row {other}": "{row} 行目の開始が {other} 行目と同じです",
+    "row {row}: {text} is not a time; write m:ss or h:mm:ss":
+        "{row} 行目：{text} は時間ではありません。m:ss か h:mm:ss で書いてください",
+    "unknown language {language}": "{language} という言語はありません",
     "row {row} lasts {length} s; chapters need at least {least} s":
         "{row} 行目は {length} 秒です。チャプターは {least} 秒以上必要です",
     "row {row} starts after the end of the video": "{row} 行目が動画の終わりより後に始まっています",
@@ -390,6 +402,7 @@ RUNTIME_ZH_TW = {
     "All {seats} voice-chat seats are taken and {waiting} waiting; try again later.":
         "語音聊天的 {seats} 個座位都已坐滿，另有 {waiting} 人在等待，請稍後再試。",
     "Signed in as **{user}**": "已登入：**{user}**",
+    "Files up to {size} each.": "每個檔案最大 {size}。",
     "Too many failed sign-ins from your address: try again in {seconds} seconds.":
         "你的位址登入失敗次數過多，請在 {seconds} 秒後再試。",
     "Too many failed sign-ins for {name}: try again in {seconds} seconds.":
@@ -443,8 +456,9 @@ RUNTIME_ZH_TW = {
     "Version {number} restored as version {saved}.": "已將第 {number} 版還原為第 {saved} 版。",
     "✅ YouTube-ready: paste it into your description or save it.":
         "✅ 可直接用於 YouTube：貼到影片說明欄，或先儲存。",
-    "⚠️ **Draft**: YouTube would refuse these chapters yet. You can still save a draft.":
-        "⚠️ **草稿**：YouTube 目前還不會接受這些章節，但仍可先儲存為草稿。",
+    DRAFT_NOTE:
+        "⚠️ **草稿**：YouTube 目前還不會接受這些章節。草稿不論違反哪些規則，都能照原樣儲存。",
+    UNREADABLE_NOTE: "草稿即使不符合 YouTube 的規則也能儲存，但每個開始時間都必須是可讀的時間。",
     "{file} is not an audio or video file (no audio or video stream found)":
         "{file} 不是影片或音訊檔（找不到影像或聲音）",
     "{file} is not a readable audio or video file ({reason}); it may be damaged or truncated":
@@ -484,7 +498,6 @@ RUNTIME_ZH_TW = {
     ("the saved chapters are a draft that YouTube would refuse ({problems}): "
      "fix them in the Chapter editor first"):
         "已儲存的章節是 YouTube 不會接受的草稿（{problems}）：請先在章節編輯器中修正",
-    "a chapter starts after the end of the video": "有章節的開始時間晚於影片結尾",
     "select a chapter row first": "請先選擇一列章節",
     "this video has no chapter version {version}": "這部影片沒有第 {version} 版章節",
     "stopped by a crash {count} times": "因異常中止了 {count} 次",
@@ -492,7 +505,12 @@ RUNTIME_ZH_TW = {
     "the first chapter must start at 0:00": "第一個章節必須從 0:00 開始",
     "YouTube needs at least {least} chapters, this list has {count}":
         "YouTube 章節至少需要 {least} 個，目前只有 {count} 個",
-    "row {row} starts before or with the chapter above it": "第 {row} 列的開始時間早於或等於上一個章節",
+    "row {row} starts before row {above} above it: the chapters are out of order":
+        "第 {row} 列的開始時間早於上方的第 {above} 列：章節沒有依時間排序",
+    "row {row} starts at the same time as row {other}": "第 {row} 列的開始時間與第 {other} 列相同",
+    "row {row}: {text} is not a time; write m:ss or h:mm:ss":
+        "第 {row} 列：{text} 不是時間，請寫成 m:ss 或 h:mm:ss",
+    "unknown language {language}": "沒有 {language} 這種語言",
     "row {row} lasts {length} s; chapters need at least {least} s":
         "第 {row} 列只有 {length} 秒；每個章節至少需要 {least} 秒",
     "row {row} starts after the end of the video": "第 {row} 列的開始時間晚於影片結尾",

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..config import format_size
 from ..services import Services
 from ..videos import LANGUAGES
 from .common import requester, user_errors, video_copy
-from .i18n import UPLOAD_INTRO, language_of, t
+from .i18n import UPLOAD_INTRO, language_of, localized, t
 from .results import build_results, empty_results, progress_html, results_values, wire_video_export
 
 MEDIA_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".m4a", ".mp3", ".wav", ".flac"]
@@ -29,7 +30,9 @@ def language_choices(services: Services) -> list[str]:
 def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
     gr.Markdown(t(UPLOAD_INTRO))
     with gr.Row():
-        upload = gr.File(label=t("Video or audio"), file_types=MEDIA_TYPES, type="filepath", scale=3)
+        with gr.Column(scale=3):
+            upload = gr.File(label=t("Video or audio"), file_types=MEDIA_TYPES, type="filepath")
+            size_limit = gr.Markdown()
         with gr.Column(scale=2):
             language = gr.Dropdown(choices=language_choices(services), value="auto",
                                    label=t("Spoken language"), allow_custom_value=True)
@@ -89,4 +92,10 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
         return pending[0].id, progress_html(pending[0], language_of(request)), gr.Timer(active=True)
 
     demo.load(on_load, None, [job_id, status, timer], api_visibility="private")
+
+    def upload_limit(request: gr.Request) -> str:
+        """The largest upload in the units it was set in (CHAPTAN_MAX_UPLOAD counts in 1024s)."""
+        return localized(f"Files up to {format_size(services.settings.max_upload)} each.", request)
+
+    demo.load(upload_limit, None, [size_limit], api_visibility="private")
     wire_video_export(services, panel, job_id, heavy)
