@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from . import bundled_model
+from .chapters.text import SENTENCE_END
 from .config import Settings
 from .errors import ChaptanError
 from .media import SAMPLE_RATE, iter_audio_chunks, probe
@@ -41,6 +42,12 @@ MAX_SEGMENT_SECONDS = 12.0
 # With language detection on, each stretch of about this long (Whisper's own input length, so one
 # encoder pass) gets its own language: a video that changes language is heard in each.
 DETECT_SECONDS = 30.0
+# Speech chunks (up to 30 s each) decoded together by faster-whisper's BatchedInferencePipeline. On
+# the 2-core CPU, batched decoding of tiny.en with word timestamps takes about 30 % less CPU time
+# than sequential decoding (benchmarks/pipeline_speed.py), and batches of 4, 8 and 16 took the same
+# there (37.5, 37.4 and 37.0 CPU seconds for 5 minutes of speech); on CUDA a larger batch keeps the
+# GPU busy.
+CPU_BATCH_SIZE, CUDA_BATCH_SIZE = 8, 16
 # Under this, Whisper's guess (music, a cough, a few words) does not start a new language stretch.
 DETECT_MIN_PROBABILITY = 0.5
 # Phrases Whisper is known to invent over silence, music or noise (its training subtitles end so).
@@ -57,7 +64,7 @@ class SpeechToText(Protocol):
     """Anything that turns audio (16 kHz mono float32, or a media path) into a Transcript."""
 
     def transcribe(self, audio: AudioInput, language: str | None = None,
-                   progress: ProgressFn | None = None) -> Transcript: ...
+                   progress: ProgressFn | None = None, *, duration: float | None = None) -> Transcript: ...
 
 
 # ----------------------------------------------------------------------------- model & device
@@ -210,6 +217,23 @@ def load_whisper(path: str, device: str, compute_type: str):
         return model
 
 
+_PIPELINES = threading.local()
+
+
+def batched_pipeline(model):
+    """The BatchedInferencePipeline over `model`, one per model per thread: it keeps the last word's
+    end between its batches, so two jobs decoding at once must not share one."""
+    pipelines = getattr(_PIPELINES, "by_model", None)
+    if pipelines is None:
+        pipelines = _PIPELINES.by_model = {}
+    pipeline = pipelines.get(model)
+    if pipeline is None:
+        from faster_whisper import BatchedInferencePipeline
+
+        pipeline = pipelines[model] = BatchedInferencePipeline(model)
+    return pipeline
+
+
 # ----------------------------------------------------------------------------- transcriber
 
 
@@ -223,7 +247,7 @@ class _Spoken:
 
 class WhisperTranscriber:
     """faster-whisper behind the SpeechToText protocol: VAD on, word timestamps on, batched
-    inference on CUDA, segments split to at most MAX_SEGMENT_SECONDS.
+    inference, segments split to at most MAX_SEGMENT_SECONDS.
 
     With the default install it holds two models: the multilingual base, which detects the language
     and hears everything but English, and tiny.en, which hears English (see ENGLISH_ON_TINY). With
@@ -232,7 +256,7 @@ class WhisperTranscriber:
     a warning in the transcript, never silently."""
 
     def __init__(self, model: str = "", *, settings: Settings | None = None, device: str | None = None,
-                 compute_type: str | None = None, batch_size: int = 16,
+                 compute_type: str | None = None, batch_size: int | None = None,
                  window_seconds: float = WINDOW_SECONDS):
         settings = settings or Settings.from_env()
         self.model_path, self.model_label = resolve_model(model or settings.whisper_model,
@@ -244,9 +268,16 @@ class WhisperTranscriber:
         self.device, self.compute_type = resolve_device(device or settings.device,
                                                         compute_type or settings.compute_type)
         self.cache_dir = settings.cache_dir
-        self.batch_size = batch_size
+        self._batch_size = batch_size
         self.window_seconds = window_seconds
         self._fallback_lock = threading.Lock()
+
+    @property
+    def batch_size(self) -> int:
+        """Given, else the measured size for the device (which a CUDA failure may turn to CPU)."""
+        if self._batch_size:
+            return self._batch_size
+        return CUDA_BATCH_SIZE if self.device == "cuda" else CPU_BATCH_SIZE
 
     @property
     def device_description(self) -> str:
@@ -272,10 +303,15 @@ class WhisperTranscriber:
             return load_whisper(path, self.device, self.compute_type)
 
     def warm_up(self) -> None:
-        """Load the models now (the first transcription would otherwise pay for it)."""
+        """Load the models and the voice activity detector now (the first transcription would
+        otherwise pay for them)."""
+        from faster_whisper.vad import get_vad_model
+
         self.model  # noqa: B018 - the property loads and caches the model
         if self.english_path:
             self._load(self.english_path)
+        self.detector()
+        get_vad_model()
 
     @property
     def multilingual(self) -> bool:
@@ -318,8 +354,12 @@ class WhisperTranscriber:
         return self.model_for(language), language
 
     def transcribe(self, audio: AudioInput, language: str | None = None,
-                   progress: ProgressFn | None = None) -> Transcript:
-        duration = audio.shape[0] / SAMPLE_RATE if isinstance(audio, np.ndarray) else probe(audio).duration
+                   progress: ProgressFn | None = None, *, duration: float | None = None) -> Transcript:
+        """`duration`: the media's, when the caller has probed it already (a job probes once)."""
+        if isinstance(audio, np.ndarray):
+            duration = audio.shape[0] / SAMPLE_RATE
+        elif duration is None:
+            duration = probe(audio).duration
         report = _Progress(progress, duration)
         try:
             return self._transcribe(audio, duration, language, report)
@@ -360,7 +400,8 @@ class WhisperTranscriber:
                 for raw in segments:
                     item = _convert(raw, seconds)
                     if item is not None:
-                        spoken.extend(_split(item, MAX_SEGMENT_SECONDS))
+                        for sentence in _sentences(item):
+                            spoken.extend(_split(sentence, MAX_SEGMENT_SECONDS))
                         report(item.segment.end)
         report(duration)
         main = max(heard, key=heard.__getitem__) if heard else (language or "")
@@ -412,12 +453,8 @@ class WhisperTranscriber:
         return language
 
     def _run(self, model, window: np.ndarray, language: str | None):
-        options = dict(language=language, vad_filter=True, word_timestamps=True)
-        if self.device == "cuda":
-            from faster_whisper import BatchedInferencePipeline
-
-            return BatchedInferencePipeline(model).transcribe(window, batch_size=self.batch_size, **options)
-        return model.transcribe(window, **options)
+        return batched_pipeline(model).transcribe(window, language=language, vad_filter=True,
+                                                  word_timestamps=True, batch_size=self.batch_size)
 
 
 def _detect(model, audio: np.ndarray) -> str | None:
@@ -504,6 +541,23 @@ def _convert(raw, offset: float) -> _Spoken | None:
     return _Spoken(segment, tuple(float(w.probability) for w in words))
 
 
+def _piece(item: _Spoken, words: slice) -> _Spoken:
+    part = item.segment.words[words]
+    return _Spoken(Segment(part[0].start, part[-1].end, "".join(w.text for w in part).strip(), part),
+                   item.probabilities[words])
+
+
+def _sentences(item: _Spoken) -> list[_Spoken]:
+    """`item` cut after each word that ends a sentence. Batched decoding returns a whole speech
+    chunk (up to 30 s) as one segment, where sequential decoding returns about a sentence; cut so,
+    transcripts and subtitles read the same either way."""
+    words = item.segment.words
+    ends = [i + 1 for i, w in enumerate(words[:-1]) if w.text.rstrip().endswith(SENTENCE_END)]
+    if not ends:
+        return [item]
+    return [_piece(item, slice(a, b)) for a, b in zip([0, *ends], [*ends, len(words)])]
+
+
 def _split(item: _Spoken, max_seconds: float) -> list[_Spoken]:
     """Split a long segment at its best word boundary (sentence end, then clause end, then the
     longest pause), recursively, until every piece is at most `max_seconds`."""
@@ -515,7 +569,7 @@ def _split(item: _Spoken, max_seconds: float) -> list[_Spoken]:
     for i in range(1, len(words)):
         before = words[i - 1].text.strip()
         score = words[i].start - words[i - 1].end
-        if before.endswith((".", "?", "!", "。", "？", "！")):
+        if before.endswith(SENTENCE_END):
             score += 2.0
         elif before.endswith((",", ";", ":", "、", "，", "；")):
             score += 0.5
@@ -524,14 +578,8 @@ def _split(item: _Spoken, max_seconds: float) -> list[_Spoken]:
         score -= 0.02 * abs(words[i].start - middle)
         if score > best_score:
             best, best_score = i, score
-    pieces = []
-    for part in (slice(0, best), slice(best, len(words))):
-        part_words = words[part]
-        text = "".join(w.text for w in part_words).strip()
-        piece = _Spoken(Segment(part_words[0].start, part_words[-1].end, text, part_words),
-                        item.probabilities[part])
-        pieces.extend(_split(piece, max_seconds))
-    return pieces
+    return [piece for part in (slice(0, best), slice(best, len(words)))
+            for piece in _split(_piece(item, part), max_seconds)]
 
 
 def _normal(text: str) -> str:
