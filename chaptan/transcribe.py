@@ -48,6 +48,10 @@ DETECT_SECONDS = 30.0
 # there (37.5, 37.4 and 37.0 CPU seconds for 5 minutes of speech); on CUDA a larger batch keeps the
 # GPU busy.
 CPU_BATCH_SIZE, CUDA_BATCH_SIZE = 8, 16
+# Share of a window's time that language detection takes with the default pair: base's encoder
+# once per DETECT_SECONDS costs about 2/3 of tiny.en's batched decoding of the same audio (2.6 and
+# 4.2 CPU seconds per 30 s on the 2-core CPU). Only the progress bar uses it.
+DETECT_SHARE = 0.4
 # Under this, Whisper's guess (music, a cough, a few words) does not start a new language stretch.
 DETECT_MIN_PROBABILITY = 0.5
 # Phrases Whisper is known to invent over silence, music or noise (its training subtitles end so).
@@ -387,12 +391,14 @@ class WhisperTranscriber:
         heard: dict[str, float] = {}  # seconds of audio per language
         skipped: list[tuple[float, float, str]] = []
         for offset, window in _windows(chunks, self.window_seconds):
-            for start, part, part_language in self._language_runs(window, language):
+            share = DETECT_SHARE if language is None and self.detector() is not None else 0.0
+            detected, decoded = _window_progress(report, offset, window.shape[0], share)
+            for start, part, part_language in self._language_runs(window, language, detected):
                 seconds = (offset + start) / SAMPLE_RATE
                 model = self.model_for(part_language)
                 if model is None:
                     skipped.append((seconds, seconds + part.shape[0] / SAMPLE_RATE, part_language or ""))
-                    report(seconds + part.shape[0] / SAMPLE_RATE)
+                    decoded(seconds + part.shape[0] / SAMPLE_RATE)
                     continue
                 segments, info = self._run(model, part, part_language)
                 found = part_language or info.language
@@ -402,7 +408,7 @@ class WhisperTranscriber:
                     if item is not None:
                         for sentence in _sentences(item):
                             spoken.extend(_split(sentence, MAX_SEGMENT_SECONDS))
-                        report(item.segment.end)
+                        decoded(item.segment.end)
         report(duration)
         main = max(heard, key=heard.__getitem__) if heard else (language or "")
         return Transcript(language=main, duration=duration,
@@ -414,16 +420,19 @@ class WhisperTranscriber:
         return (f"{_clock(start)}-{_clock(end)} is spoken in {language}, which whisper {self.model_label} "
                 "cannot transcribe, so it was left out of the transcript")
 
-    def _language_runs(self, window: np.ndarray,
-                       language: str | None) -> Iterator[tuple[int, np.ndarray, str | None]]:
+    def _language_runs(self, window: np.ndarray, language: str | None,
+                       detected: Callable[[int], None]) -> Iterator[tuple[int, np.ndarray, str | None]]:
         """(sample offset in `window`, audio, language) for each stretch of one language. With the
-        language given, or no model that can detect, the whole window is one stretch."""
+        language given, or no model that can detect, the whole window is one stretch.
+        `detected(samples)` is called as each stretch of DETECT_SECONDS up to `samples` is heard."""
         detector = self.detector() if language is None else None
         if detector is None:
             yield 0, window, language
             return
-        pieces = [(start, start + piece.shape[0], _detect(detector, piece))
-                  for start, piece in _windows(iter([window]), DETECT_SECONDS)]
+        pieces = []
+        for start, piece in _windows(iter([window]), DETECT_SECONDS):
+            pieces.append((start, start + piece.shape[0], _detect(detector, piece)))
+            detected(start + piece.shape[0])
         # A stretch without a sure language (silence, music) goes with the speech before it, or with
         # the first speech when it leads.
         known = [code for _, _, code in pieces if code is not None]
@@ -495,6 +504,23 @@ class _Progress:
         if fraction > self._last:
             self._last = fraction
             self._progress(fraction, "transcribing")
+
+
+def _window_progress(report: _Progress, offset: int, length: int,
+                     share: float) -> tuple[Callable[[int], None], Callable[[float], None]]:
+    """(detected, decoded) for the window of `length` samples at `offset`: the bar moves through
+    the window while its languages are detected (`detected(samples into the window)`, the first
+    `share` of it), then while it is decoded (`decoded(seconds into the media)`). Both take real
+    time, and all the segments of a batch arrive when the batch is done."""
+    begin, seconds = offset / SAMPLE_RATE, length / SAMPLE_RATE
+
+    def detected(samples: int) -> None:
+        report(begin + share * samples / SAMPLE_RATE)
+
+    def decoded(at: float) -> None:
+        report(begin + share * seconds + (1.0 - share) * (at - begin))
+
+    return detected, decoded
 
 
 def _windows(chunks: Iterable[np.ndarray], window_seconds: float) -> Iterator[tuple[int, np.ndarray]]:
