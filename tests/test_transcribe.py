@@ -209,6 +209,7 @@ def test_short_windows_give_the_same_text(talk, settings, monkeypatch):
 WARM_UP = """
 import sys
 from faster_whisper.vad import get_vad_model
+from chaptan.chapters import embedding
 from chaptan.config import Settings
 from chaptan.pipeline import warm_up
 from chaptan.transcribe import _MODELS, WhisperTranscriber
