@@ -149,10 +149,10 @@ def run_transcribe(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     progress = ProgressLine(args.progress)
     progress(0.0, "probing")
-    probe(args.input)
+    info = probe(args.input)
     transcriber = _transcriber(args, settings, progress)
     transcript = transcriber.transcribe(Path(args.input), language=_language(args.language),
-                                        progress=progress)
+                                        progress=progress, duration=info.duration)
     progress.finish()
     _emit(TRANSCRIPT_FORMATS[args.format](transcript), args.output)
     return 0

@@ -11,11 +11,13 @@ import getpass
 import secrets
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from .auth import Accounts, validate_name
 from .config import Settings
 from .errors import ChaptanError
-from .store import DB_FILE, Store
+
+if TYPE_CHECKING:
+    from .auth import Accounts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,6 +56,11 @@ def _password_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _accounts() -> Accounts:
+    # Imported here: every `python -m chaptan` command registers this module, and importing the
+    # account code hashes a password (its constant-time dummy) and loads the database library.
+    from .auth import Accounts
+    from .store import DB_FILE, Store
+
     return Accounts(Store(Settings.from_env().data_dir / DB_FILE))
 
 
@@ -80,6 +87,8 @@ def _show_generated(name: str, password: str) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
+    from .auth import validate_name
+
     accounts = _accounts()
     # Fail on the name before anyone types a password for it.
     validate_name(args.name)

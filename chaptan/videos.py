@@ -365,7 +365,8 @@ def transcribe_and_chapter(settings: Settings, artifacts: ArtifactStore, transcr
 
     transcript, result = process_media(
         source, settings=settings, language=job.language, generator=job.generator,
-        options=ChapterOptions(max_chapters=job.max_chapters), progress=report, transcriber=transcriber)
+        options=ChapterOptions(max_chapters=job.max_chapters), progress=report, transcriber=transcriber,
+        duration=job.duration or None)  # probed at upload; an unknown (0) one is probed again
     if not transcript.segments:
         raise ChaptanError("no speech was found in this video's audio, so there is nothing to chapter")
     report(0.99, "saving")

