@@ -1,14 +1,19 @@
-"""Gradio's login, backed by Chaptan's accounts, with throttling by user name and client address.
+"""Gradio's login, backed by Chaptan's accounts, with throttling by user name and client address,
+and Gradio's sign-in tokens kept in the accounts' `Sessions`, so they end with the account.
 
 Gradio hands the auth callable only the name and password, so a small ASGI middleware records the
 caller's address for the duration of the request. Behind reverse proxies that address comes from
 X-Forwarded-For (see `client_address`), or every visitor would share the proxy's address and one
 person's wrong passwords would lock everyone out. The login page's message is computed per request,
 so a throttled visitor sees how long to wait when the page reloads, in the browser's language.
+Checking a password costs about 50 ms of scrypt; it runs in a small thread pool, because on the
+event loop a flood of sign-ins would stall every other visitor's requests.
 """
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 
 import gradio as gr
@@ -18,6 +23,9 @@ from .i18n import language_of_header, translate
 
 _client_address: ContextVar[str] = ContextVar("chaptan_client_address", default="")
 _accept_language: ContextVar[str] = ContextVar("chaptan_accept_language", default="")
+# Enough to keep sign-ins quick for people, few enough that a flood leaves cores for everyone else.
+SIGN_IN_THREADS = 2
+_sign_in_pool = ThreadPoolExecutor(max_workers=SIGN_IN_THREADS, thread_name_prefix="chaptan-sign-in")
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -67,15 +75,29 @@ class ClientAddressMiddleware:
 
 
 def make_auth(accounts: Accounts):
-    def check(username: str, password: str) -> bool:
-        return accounts.authenticate(username, password, client=_client_address.get())
+    async def check(username: str, password: str) -> bool:
+        client = _client_address.get()  # read here: the pool's threads do not see this context
+        return await asyncio.get_running_loop().run_in_executor(
+            _sign_in_pool, accounts.authenticate, username, password, client)
     return check
 
 
 class ChaptanBlocks(gr.Blocks):
-    """Blocks whose login message tells a throttled client how long to wait."""
+    """Blocks whose login message tells a throttled client how long to wait, and whose server keeps
+    its sign-in tokens in the accounts' sessions."""
 
     accounts: Accounts | None = None
+
+    @property
+    def server_app(self):
+        return self.__dict__.get("_server_app")
+
+    @server_app.setter
+    def server_app(self, app) -> None:
+        # launch() makes the server app with a plain dict of tokens; a session must end with its account.
+        if app is not None and self.accounts is not None:
+            app.tokens = self.accounts.sessions
+        self.__dict__["_server_app"] = app
 
     @property
     def auth_message(self) -> str | None:
