@@ -119,7 +119,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services) -> None:
         current = {"job_id": job.id, "base_version": latest.number if latest else None,
                    "duration": job.duration or 0.0}
         rows = editing.rows_from_chapters(result.chapters)
-        return (current, video_copy(services, job), chapter_rows(rows, request),
+        return (current, video_copy(services, req, job), chapter_rows(rows, request),
                 report(rows, current, request), history_rows(job.id, request))
 
     pick.change(open_video, [pick], [state, player, table, problems, history], api_visibility="private")

@@ -110,7 +110,7 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> Callable[[gr.Tab, li
         if not job_id:
             return None
         job = services.library.job(req, job_id)
-        return video_copy(services, job)
+        return video_copy(services, req, job)
 
     video.change(on_video, [video], [player], api_visibility="private")
 
