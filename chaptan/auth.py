@@ -174,12 +174,13 @@ class Sessions(MutableMapping[str, str]):
             del self._sessions[token]
 
     def __iter__(self) -> Iterator[str]:
+        # Live tokens only: Gradio's sign-out reads every token it is given, and an ended one is gone.
         with self._lock:
-            return iter(list(self._sessions))
+            tokens = list(self._sessions)
+        return iter([token for token in tokens if token in self])
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._sessions)
+        return len(list(iter(self)))
 
     def session(self, token: str) -> _Session:
         """The live session of `token`, its last use now; KeyError (and the token forgotten) when the

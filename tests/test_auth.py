@@ -127,6 +127,19 @@ def test_old_failures_are_forgotten(accounts: Accounts, clock: FakeClock) -> Non
     assert accounts.lockout_remaining("ann") == 0
 
 
+def test_sessions_end_after_the_idle_time(tmp_path: Path, clock: FakeClock) -> None:
+    accounts = Accounts(Store(tmp_path / DB_FILE), session_idle=600, clock=clock)
+    accounts.create("ann", PASSWORD)
+    accounts.sessions["token"] = "ann"  # as Gradio's sign-in stores it
+    clock.now += 599
+    assert accounts.sessions.get("token") == "ann"  # each use starts the idle time again
+    clock.now += 599
+    assert "token" in accounts.sessions
+    clock.now += 601
+    assert accounts.sessions.get("token") is None
+    assert list(accounts.sessions) == []
+
+
 def test_ensure_admin_from_settings(accounts: Accounts) -> None:
     settings = Settings(admin_user="boss", admin_password="boss password")
     assert accounts.ensure_admin(settings) is None
