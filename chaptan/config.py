@@ -40,6 +40,23 @@ def format_size(size: int) -> str:
     return f"{value:.1f}".removesuffix(".0") + f" {_SIZE_NAMES[unit]}"
 
 
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """'30m' / '12h' / '7d' / '90' (seconds) -> seconds."""
+    raw = text.strip().lower().replace(" ", "")
+    number = raw.rstrip("smhd")
+    unit = raw[len(number):]
+    try:
+        seconds = float(number) * _DURATION_UNITS[unit]
+    except (KeyError, ValueError):
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):  # also refuses nan
+        raise ChaptanError(f"cannot read duration {text!r}: use e.g. 30m, 12h, 7d or a number of seconds")
+    return seconds
+
+
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 
@@ -108,6 +125,10 @@ class Settings:
     workers: int = 1
     admin_user: str = ""
     admin_password: str = ""
+    # A session unused this long ends (seconds; 0: only sign-out, a new password or removal end it).
+    session_idle: float = 12 * 3600.0
+    # Bytes one user's videos may take in the data folder (0: no limit).
+    user_quota: int = 0
     # Reverse proxies in front of the app whose X-Forwarded-For entries are believed (0: none, use the
     # TCP peer). Not defaulted to 1 on a Hugging Face Space: public reports (e.g. mteb PR #4754) show a
     # Space's app sees an internal peer address and the visitor in X-Forwarded-For, but nothing found
@@ -165,6 +186,8 @@ class Settings:
             workers=max(1, _env_int("CHAPTAN_WORKERS", 1)),
             admin_user=_env("CHAPTAN_ADMIN_USER"),
             admin_password=os.environ.get("CHAPTAN_ADMIN_PASSWORD", ""),
+            session_idle=parse_duration(_env("CHAPTAN_SESSION_IDLE", "12h")),
+            user_quota=parse_size(_env("CHAPTAN_USER_QUOTA", "0")),
             trusted_proxies=max(0, _env_int("CHAPTAN_TRUSTED_PROXIES", 0)),
             email_host=_env("EMAIL_HOST"),
             email_port=_env_int("EMAIL_PORT", 587),

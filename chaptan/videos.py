@@ -6,6 +6,7 @@ someone else owns is reported exactly like one that does not exist, so ids canno
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -46,6 +47,7 @@ LANGUAGES = ("auto", "en", "ja", "zh", "ko", "es", "fr", "de", "it", "pt", "ru",
 class Requester:
     name: str
     is_admin: bool = False
+    id: str = ""  # the account's id (see store.User.id)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ EXPORTS = (
     ExportFormat("video", "Video with embedded chapters", "mp4"),
 )
 EXPORT_KEYS = tuple(e.key for e in EXPORTS)
+EXPORT_MODE = 0o600  # an export is its owner's alone, even on a machine shared with other accounts
 
 
 class VideoNotFound(ChaptanError):
@@ -86,6 +89,7 @@ class VideoLibrary:
         self._recall = threading.Lock()  # guards _taken
         self._taking = [threading.Lock() for _ in range(UPLOAD_LOCKS)]
         self.playback = PlaybackCopies()
+        self._quota = threading.Lock()  # one upload at a time is measured against the quota and kept
 
     def upload_lock(self, upload: Path) -> threading.Lock:
         """The lock a submission of `upload` holds while it finds and takes the file."""
@@ -118,8 +122,10 @@ class VideoLibrary:
             except MediaError as exc:
                 # The message names the server's temporary path; the person knows the file by its name.
                 raise MediaError(str(exc).replace(str(present), upload.name)) from None
-            stored = self.artifacts.put_file(requester.name, job_id, source_name, present,
-                                             move=present == upload)
+            with self._quota if self.settings.user_quota else contextlib.nullcontext():
+                self._check_quota(requester, present, upload)
+                stored = self.artifacts.put_file(requester.name, job_id, source_name, present,
+                                                 move=present == upload)
             with self._recall:
                 self._taken[upload] = stored
                 self._taken.move_to_end(upload)
@@ -138,6 +144,21 @@ class VideoLibrary:
         if copy:
             self._make_playback_copy(job)
         return job
+
+    def _check_quota(self, requester: Requester, present: Path, upload: Path) -> None:
+        """Refuse an upload that would take the user past CHAPTAN_USER_QUOTA; the refused upload is
+        deleted at once rather than kept in Gradio's folder for an hour."""
+        quota = self.settings.user_quota
+        if not quota:
+            return
+        used, size = self.artifacts.usage(requester.name), present.stat().st_size
+        if used + size <= quota:
+            return
+        if present == upload:
+            upload.unlink(missing_ok=True)
+        raise ChaptanError(f"{upload.name} ({_megabytes(size)} MB) does not fit in your storage quota: "
+                           f"{_megabytes(used)} of {_megabytes(quota)} MB used; delete videos in My videos "
+                           "to make room")
 
     def resume_playback_copies(self) -> None:
         """Copies a previous process left half-made are made again (at start)."""
@@ -263,9 +284,11 @@ class VideoLibrary:
         dest_dir.mkdir(parents=True, exist_ok=True)
         stem = file_stem(job.title)
         if spec.key == "video":
-            return self._export_video(job, dest_dir, stem)
-        dest = dest_dir / f"{stem}.{spec.suffix}"
-        dest.write_text(self.render(job, spec.key, transcript), encoding="utf-8")
+            dest = self._export_video(job, dest_dir, stem)
+        else:
+            dest = dest_dir / f"{stem}.{spec.suffix}"
+            dest.write_text(self.render(job, spec.key, transcript), encoding="utf-8")
+        dest.chmod(EXPORT_MODE)
         return dest
 
     def render(self, job: Job, fmt: str, transcript: Transcript | None = None) -> str:
@@ -383,6 +406,10 @@ def _pipeline_author(generator: str) -> str:
     """The author of a chapter version the pipeline saved; user names have no spaces, so no
     person's save (`name` or `name (note)`) can look like it."""
     return f"chaptan ({generator})"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f}"
 
 
 def file_stem(title: str) -> str:

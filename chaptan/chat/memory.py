@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import threading
 
-from ..store import Store
+from ..store import MEMORY_TABLE, Store
 from ..text import estimate_tokens
 
-TABLE = "memory"
 ROLES = ("user", "assistant")
 MESSAGE_OVERHEAD = 4
 # Read-modify-write of a user's document must not interleave (two browser tabs, one user).
@@ -32,7 +31,7 @@ class ConversationMemory:
         self.store, self.user, self.budget, self.system = store, user, budget, system
 
     def history(self) -> list[dict[str, str]]:
-        doc = self.store.get_doc(TABLE, self.user) or {}
+        doc = self.store.get_doc(MEMORY_TABLE, self.user) or {}
         return [{"role": m["role"], "content": m["content"]} for m in doc.get("messages", [])]
 
     def messages(self) -> list[dict[str, str]]:
@@ -47,10 +46,10 @@ class ConversationMemory:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
         with _WRITE_LOCK:
             history = self.history() + [{"role": role, "content": content}]
-            self.store.put_doc(TABLE, self.user, {"messages": self._trim(history)})
+            self.store.put_doc(MEMORY_TABLE, self.user, {"messages": self._trim(history)})
 
     def clear(self) -> None:
-        self.store.delete_doc(TABLE, self.user)
+        self.store.delete_doc(MEMORY_TABLE, self.user)
 
     def _trim(self, history: list[dict[str, str]]) -> list[dict[str, str]]:
         system = message_tokens({"content": self.system}) if self.system else 0

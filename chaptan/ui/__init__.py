@@ -7,9 +7,10 @@ from starlette.middleware import Middleware
 
 from ..media import ensure_ffmpeg_on_path
 from ..services import Services
+from ..storage import outbox_root
 from .admin import build_admin_tab
 from .api import build_api
-from .common import requester, user_errors
+from .common import OwnFilesMiddleware, requester, user_errors
 from .editor import build_editor_tab
 from .i18n import HEADER, I18N, LOGIN_MESSAGE, localized, t
 from .library import build_library_tab
@@ -95,6 +96,8 @@ def launch_options(services: Services) -> dict:
         "css": CSS + TIMELINE_CSS,
         "head": SEEK_JS + TIMELINE_JS,
         "theme": gr.themes.Soft(),
-        "app_kwargs": {"middleware": [Middleware(ClientAddressMiddleware,
-                                                 trusted_proxies=services.settings.trusted_proxies)]},
+        "app_kwargs": {"middleware": [
+            Middleware(ClientAddressMiddleware, trusted_proxies=services.settings.trusted_proxies),
+            Middleware(OwnFilesMiddleware, sessions=services.accounts.sessions, outbox=outbox_root()),
+        ]},
     }

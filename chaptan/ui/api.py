@@ -82,7 +82,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
     @api_errors
     def export(current: str, key: str, request: gr.Request) -> str:
         req = requester(services, request)
-        return str(library.export(req, current, (key or "").strip(), outbox_dir()))
+        return str(library.export(req, current, (key or "").strip(), outbox_dir(req)))
 
     trigger.click(export, [job_id, fmt], [exported], api_name="export",
                   concurrency_limit=heavy["limit"], concurrency_id=heavy["id"])

@@ -128,7 +128,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
                    "duration": job.duration or 0.0}
         rows = editing.rows_from_chapters(result.chapters)
         segments = library.transcript(job).segments
-        return (current, video_copy(services, job), chapter_rows(rows, request),
+        return (current, video_copy(services, req, job), chapter_rows(rows, request),
                 report(rows, current, request), history_rows(job.id, request), "",
                 transcript_html(segments, PLAYER_ID))
 
@@ -261,7 +261,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
         req = requester(services, request)
         if not current:
             raise gr.Error(NO_VIDEO)
-        return str(library.export(req, current["job_id"], key, outbox_dir()))
+        return str(library.export(req, current["job_id"], key, outbox_dir(req)))
 
     # The video export copies the whole file, so it shares the heavy-work limit.
     export.click(export_saved, [export_format, state], [exported], api_visibility="private",

@@ -111,6 +111,8 @@ JA = {
     "Set e-mail": "メールを設定",
     "Disable": "無効にする",
     "Enable": "有効にする",
+    "Make administrator": "管理者にする",
+    "Revoke administrator": "管理者から外す",
     "Remove": "削除",
     EMPTY_LIBRARY: ("まだ動画がありません。**アップロードとチャプター作成** タブから"
                     "アップロードしてください。"),
@@ -215,6 +217,8 @@ ZH_TW = {
     "Set e-mail": "設定電子郵件",
     "Disable": "停用",
     "Enable": "啟用",
+    "Make administrator": "設為管理員",
+    "Revoke administrator": "取消管理員",
     "Remove": "移除",
     EMPTY_LIBRARY: "還沒有影片。請到 **上傳並產生章節** 分頁上傳一部。",
     NO_VIDEO: "請選擇一部已處理完成的影片來編輯章節。",
@@ -273,7 +277,10 @@ RUNTIME_JA = {
     "Set the e-mail of **{user}**.": "**{user}** のメールを設定しました。",
     "Disabled **{user}**.": "**{user}** を無効にしました。",
     "Enabled **{user}**.": "**{user}** を有効にしました。",
-    "Removed **{user}** and their videos.": "**{user}** とその動画を削除しました。",
+    "Made **{user}** an administrator.": "**{user}** を管理者にしました。",
+    "**{user}** is no longer an administrator.": "**{user}** を管理者から外しました。",
+    "Removed **{user}** and all their data ({size} MB).":
+        "**{user}** とそのすべてのデータ（{size} MB）を削除しました。",
     "waiting for a free worker": "空きを待っています",
     "waiting for a worker": "処理するワーカーを待っています",
     "Making a copy your browser can play: {percent}%.": "ブラウザで再生できるコピーを作成中：{percent}%。",
@@ -348,8 +355,13 @@ RUNTIME_JA = {
     "ask me something: type a question or record one": "質問を入力するか、録音してください",
     "I heard no speech in that recording; please try again":
         "録音から声が聞き取れませんでした。もう一度お試しください",
-    "user name {name} is not allowed: use 1 to 32 letters, digits, '.', '_' or '-'":
-        "ユーザー名 {name} は使えません。英数字と「.」「_」「-」で 1〜32 文字にしてください",
+    ("user name {name} is not allowed: use 1 to {limit} letters, digits, '-' or '_', starting with a "
+     "letter or digit"):
+        "ユーザー名 {name} は使えません。英数字と「-」「_」で 1〜{limit} 文字、先頭は英数字にしてください",
+    ("{file} ({size} MB) does not fit in your storage quota: {used} of {quota} MB used; delete videos in My "
+     "videos to make room"):
+        ("{file}（{size} MB）は保存容量の上限に収まりません。{quota} MB 中 {used} MB を使用中です。"
+         "「マイ動画」で動画を削除して空きを作ってください"),
     "the password is too short: use at least {count} characters":
         "パスワードが短すぎます。{count} 文字以上にしてください",
     "user {name} already exists": "ユーザー {name} はすでに存在します",
@@ -416,7 +428,9 @@ RUNTIME_ZH_TW = {
     "Set the e-mail of **{user}**.": "已設定 **{user}** 的電子郵件。",
     "Disabled **{user}**.": "已停用 **{user}**。",
     "Enabled **{user}**.": "已啟用 **{user}**。",
-    "Removed **{user}** and their videos.": "已移除 **{user}** 及其影片。",
+    "Made **{user}** an administrator.": "已將 **{user}** 設為管理員。",
+    "**{user}** is no longer an administrator.": "**{user}** 已不再是管理員。",
+    "Removed **{user}** and all their data ({size} MB).": "已移除 **{user}** 及其所有資料（{size} MB）。",
     "waiting for a free worker": "等待空閒的處理程序",
     "waiting for a worker": "等待處理節點",
     "Making a copy your browser can play: {percent}%.": "正在製作瀏覽器可播放的副本：{percent}%。",
@@ -484,8 +498,13 @@ RUNTIME_ZH_TW = {
     "the file {name} of this video is missing": "找不到這部影片的檔案 {name}",
     "ask me something: type a question or record one": "請輸入或錄下你的問題",
     "I heard no speech in that recording; please try again": "錄音中聽不到說話聲，請再試一次",
-    "user name {name} is not allowed: use 1 to 32 letters, digits, '.', '_' or '-'":
-        "不能使用使用者名稱 {name}：請使用 1 到 32 個英文字母、數字、「.」「_」或「-」",
+    ("user name {name} is not allowed: use 1 to {limit} letters, digits, '-' or '_', starting with a "
+     "letter or digit"):
+        "不能使用使用者名稱 {name}：請使用 1 到 {limit} 個英文字母、數字、「-」或「_」，並以字母或數字開頭",
+    ("{file} ({size} MB) does not fit in your storage quota: {used} of {quota} MB used; delete videos in My "
+     "videos to make room"):
+        ("{file}（{size} MB）超出你的儲存空間配額：已使用 {quota} MB 中的 {used} MB；"
+         "請在「我的影片」刪除影片以騰出空間"),
     "the password is too short: use at least {count} characters": "密碼太短：請至少使用 {count} 個字元",
     "user {name} already exists": "使用者 {name} 已經存在",
     "{name} is the only enabled admin: make another user admin first":

@@ -1,4 +1,5 @@
-"""Gradio's login, backed by Chaptan's accounts, with throttling by user name and client address.
+"""Gradio's login, backed by Chaptan's accounts, with throttling by user name and client address,
+and Gradio's sign-in tokens kept in the accounts' `Sessions`, so they end with the account.
 
 Gradio hands the auth callable only the name and password, so a small ASGI middleware records the
 caller's address for the duration of the request. Behind reverse proxies that address comes from
@@ -11,12 +12,17 @@ success (200), and the login page runs no script of ours. So a browser's sign-in
 lockout is answered 200 without a session: the form reloads the page at once, and the page's message
 says how long to wait (a short cookie carries the name, for a lockout of the name alone). Scripts,
 which send no Sec-Fetch-Mode header, keep the 400 with the wait in its detail.
+
+Checking a password costs about 50 ms of scrypt; it runs in a small thread pool, because on the
+event loop a flood of sign-ins would stall every other visitor's requests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from urllib.parse import quote, unquote
 
@@ -35,6 +41,9 @@ _refusal: ContextVar[dict | None] = ContextVar("chaptan_refusal", default=None)
 LOCKED_COOKIE = "chaptan-locked-name"
 CLIENT_WAIT = "Too many failed sign-ins from your address: try again in {seconds} seconds."
 NAME_WAIT = "Too many failed sign-ins for {name}: try again in {seconds} seconds."
+# Enough to keep sign-ins quick for people, few enough that a flood leaves cores for everyone else.
+SIGN_IN_THREADS = 2
+_sign_in_pool = ThreadPoolExecutor(max_workers=SIGN_IN_THREADS, thread_name_prefix="chaptan-sign-in")
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -131,9 +140,10 @@ def lockout_note(name: str, wait: float, language: str) -> str:
 
 
 def make_auth(accounts: Accounts):
-    def check(username: str, password: str) -> bool:
-        client = _client_address.get()
-        if accounts.authenticate(username, password, client=client):
+    async def check(username: str, password: str) -> bool:
+        client = _client_address.get()  # read here: the pool's threads do not see this context
+        if await asyncio.get_running_loop().run_in_executor(
+                _sign_in_pool, accounts.authenticate, username, password, client):
             return True
         refusal = _refusal.get()
         by_client = accounts.lockout_remaining("", client=client) if client else 0.0
@@ -146,9 +156,21 @@ def make_auth(accounts: Accounts):
 
 
 class ChaptanBlocks(gr.Blocks):
-    """Blocks whose login message tells a throttled client how long to wait."""
+    """Blocks whose login message tells a throttled client how long to wait, and whose server keeps
+    its sign-in tokens in the accounts' sessions."""
 
     accounts: Accounts | None = None
+
+    @property
+    def server_app(self):
+        return self.__dict__.get("_server_app")
+
+    @server_app.setter
+    def server_app(self, app) -> None:
+        # launch() makes the server app with a plain dict of tokens; a session must end with its account.
+        if app is not None and self.accounts is not None:
+            app.tokens = self.accounts.sessions
+        self.__dict__["_server_app"] = app
 
     @property
     def auth_message(self) -> str | None:

@@ -65,7 +65,7 @@ def results_values(services: Services, req: Requester, job: Job, language: str, 
     """Values for `ResultsPanel.outputs` for a finished job (per-request copies of every file); notes
     in `language`."""
     library = services.library
-    video = video_copy(services, job)
+    video = video_copy(services, req, job)
     chapters = library.chapters(job).chapters
     youtube = chapter_formats.to_youtube(chapters)
     # A draft (say, a clip too short for three chapters) is shown, but not exported as YouTube-ready.
@@ -74,7 +74,7 @@ def results_values(services: Services, req: Requester, job: Job, language: str, 
     # One parse of transcript.json serves the text box and every transcript download, not one each.
     loaded = library.transcript(job)
     transcript = library.render(job, "txt", loaded)
-    folder = outbox_dir()
+    folder = outbox_dir(req)
     keys = [k for k in TEXT_EXPORTS if not (problems and k == "youtube")]
     files = [str(library.export(req, job.id, key, folder, loaded)) for key in keys]
     timeline = timeline_html(chapters, job.duration or 0.0, player_id)
@@ -122,7 +122,7 @@ def wire_video_export(services: Services, panel: ResultsPanel, job_id: gr.State,
         req = requester(services, request)
         if not current:
             raise gr.Error("Open a finished video first.")
-        return str(services.library.export(req, current, "video", outbox_dir()))
+        return str(services.library.export(req, current, "video", outbox_dir(req)))
 
     panel.video_export.click(on_export, [job_id], [panel.video_file], api_visibility="private",
                              concurrency_limit=heavy["limit"], concurrency_id=heavy["id"])

@@ -74,7 +74,8 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
             if on_screen != current:
                 values = results_values(services, req, job, language, panel.player_id)
             else:  # the results are up; the player changes once the playable copy is made
-                values = (gr.skip() if copying is not None else video_copy(services, job), *unchanged[1:])
+                player = gr.skip() if copying is not None else video_copy(services, req, job)
+                values = (player, *unchanged[1:])
             return (status_now, gr.Timer(active=copying is not None), *values, current)
         active = job.status in ("queued", "running")
         return (status_now, gr.Timer(active=active), *unchanged, on_screen)

@@ -121,7 +121,7 @@ def build_voice_tab(demo: gr.Blocks, services: Services,
         if not job_id:
             return None
         job = services.library.job(req, job_id)
-        return video_copy(services, job)
+        return video_copy(services, req, job)
 
     video.change(on_video, [video], [player], api_visibility="private")
 
