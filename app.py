@@ -10,6 +10,7 @@ import argparse
 import logging
 
 from chaptan.config import Settings
+from chaptan.pipeline import warm_up
 from chaptan.services import build_services
 from chaptan.ui import build_app, launch_options
 
@@ -25,6 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     services = build_services(settings)
     password = services.start()
+    # Loading the Whisper models and the sentence encoder takes seconds on a CPU: done while the
+    # server starts, the first job and the first voice question do not wait for it.
+    warm_up(services.library.transcriber)
     if password:
         print(f"Created the first administrator: user 'admin', password {password!r}. "
               "It is shown only this once: sign in and change it in the Admin tab.", flush=True)

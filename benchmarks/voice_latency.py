@@ -2,12 +2,13 @@
 audio chunk of the reply, through the local pipeline (Whisper hearing the question, offline
 retrieval answering it, Piper speaking the first sentence).
 
-    python benchmarks/voice_latency.py [--runs 20] [--language ja]
+    python benchmarks/voice_latency.py [--runs 20] [--language ja] [--during-job MEDIA]
 
 Models load once before timing starts, as in the running app; each run then does what a turn
 does. The video asked about is the three-topic talk of tests/media_factory.py, as a transcript;
 with --language ja, its Japanese version (JA_TOPICS), asked in Japanese and answered by the Kokoro
-voice.
+voice. With --during-job, MEDIA is transcribed again and again on another thread by the same
+models while the questions are asked: a question that comes in during the app's running job.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import wave
 from pathlib import Path
@@ -125,6 +127,31 @@ def one_turn(assistant: Assistant, question: Path) -> tuple[float, float, float,
     return hearing, first_audio, cpu, "".join(pieces)
 
 
+class BackgroundJob:
+    """Transcribes `media` again and again on another thread until stopped, as a job would."""
+
+    def __init__(self, whisper: WhisperTranscriber, media: Path):
+        self.stopping, self.passes = threading.Event(), 0
+        self.thread = threading.Thread(target=self._run, args=(whisper, media), daemon=True)
+        self.thread.start()
+
+    def _run(self, whisper: WhisperTranscriber, media: Path) -> None:
+        def progress(fraction: float, stage: str) -> None:
+            if self.stopping.is_set():
+                raise InterruptedError
+
+        while not self.stopping.is_set():
+            try:
+                whisper.transcribe(media, progress=progress)
+                self.passes += 1
+            except InterruptedError:
+                return
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+
 def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
@@ -133,6 +160,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--language", choices=("en", "ja"), default="en")
+    parser.add_argument("--during-job", type=Path, metavar="MEDIA",
+                        help="ask while this file is being transcribed by the same models")
     args = parser.parse_args()
     questions = QUESTIONS_JA if args.language == "ja" else QUESTIONS
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,6 +177,9 @@ def main() -> None:
               f"{os.cpu_count()} CPUs, "
               f"load average {os.getloadavg()[0]:.1f}")
         one_turn(assistant, clips[0][0])  # warm-up: the first inference pays for lazy initialisation
+        job = BackgroundJob(whisper, args.during_job) if args.during_job else None
+        if job is not None:
+            time.sleep(5)  # past the job's model loads and first decode
         firsts, hearings, cpus, correct = [], [], [], 0
         for run in range(args.runs):
             clip, word = clips[run % len(clips)]
@@ -156,6 +188,9 @@ def main() -> None:
             hearings.append(hearing)
             firsts.append(first_audio)
             correct += word.lower() in reply.lower()
+        if job is not None:
+            job.stop()
+            print(f"during a job on {args.during_job.name}: {job.passes} whole passes finished meanwhile")
         print(f"runs: {args.runs}, answers holding the expected fact: {correct}/{args.runs}")
         print(f"speech to text: P50 {percentile(hearings, 50):.3f} s  P95 {percentile(hearings, 95):.3f} s")
         print(f"end of question -> first reply audio: P50 {percentile(firsts, 50):.3f} s  "

@@ -1,16 +1,18 @@
-"""Accounts: scrypt password hashes, sign-in with throttling, and the first admin."""
+"""Accounts: scrypt password hashes, sign-in with throttling, sessions bound to accounts, the first admin."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
+import ipaddress
 import logging
 import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 
 from .config import Settings
@@ -21,11 +23,18 @@ log = logging.getLogger(__name__)
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 _KEY_BYTES = 32
-_NAME = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+# A name is a folder name on disk and in the bucket: no dots (".." or hidden files), nothing leading
+# but a letter or digit.
+MAX_NAME = 32
+_NAME = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_-]{{0,{MAX_NAME - 1}}}$")
 MIN_PASSWORD = 8
 
 # Throttling: the first lockout comes after FREE_FAILURES misses, then each further miss doubles it.
 FREE_FAILURES = 5
+# A whole address range (an IPv4 /24, an IPv6 /64: what one attacker easily holds) gets more misses
+# before its lockout, since an office or a campus behind one range shares it.
+RANGE_FREE_FAILURES = 20
+IPV4_RANGE, IPV6_RANGE = 24, 64
 FIRST_LOCKOUT = 30.0
 MAX_LOCKOUT = 15 * 60.0
 FORGET_AFTER = 60 * 60.0  # failures this old no longer count
@@ -62,8 +71,8 @@ _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 def validate_name(name: str) -> None:
     if not _NAME.match(name):
-        raise ChaptanError("user name {name!r} is not allowed: use 1 to 32 letters, digits, '.', '_' or '-'",
-                           name=name)
+        raise ChaptanError("user name {name!r} is not allowed: use 1 to {limit} letters, digits, '-' or '_', "
+                           "starting with a letter or digit", name=name, limit=MAX_NAME)
 
 
 def validate_password(password: str) -> None:
@@ -78,11 +87,24 @@ class _Failures:
     locked_until: float = 0.0
 
 
-class _Throttle:
-    """Failure counters per key (a user name or a client address), kept in memory."""
+def address_range(address: str) -> str:
+    """The network an address belongs to for throttling ('' for what is not an IP address)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = IPV4_RANGE if ip.version == 4 else IPV6_RANGE
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+
+class _Throttle:
+    """Failure counters per key (a user name, a client address or range), kept in memory."""
+
+    def __init__(self, clock: Callable[[], float], free_failures: int = FREE_FAILURES) -> None:
         self._clock = clock
+        self._free = free_failures
         self._entries: dict[str, _Failures] = {}
 
     def remaining(self, key: str) -> float:
@@ -96,8 +118,8 @@ class _Throttle:
             entry = self._entries[key] = _Failures()
         entry.count += 1
         entry.last = now
-        if entry.count >= FREE_FAILURES:
-            delay = min(FIRST_LOCKOUT * 2 ** (entry.count - FREE_FAILURES), MAX_LOCKOUT)
+        if entry.count >= self._free:
+            delay = min(FIRST_LOCKOUT * 2 ** (entry.count - self._free), MAX_LOCKOUT)
             entry.locked_until = now + delay
         if len(self._entries) > _MAX_TRACKED:
             self._forget_old(now)
@@ -111,31 +133,105 @@ class _Throttle:
             del self._entries[key]
 
 
-class Accounts:
-    """User accounts over a Store. `authenticate` is what the login page calls."""
+@dataclass
+class _Session:
+    name: str
+    user_id: str
+    epoch: int
+    last_seen: float
 
-    def __init__(self, store: Store, *, clock: Callable[[], float] = time.monotonic) -> None:
+
+class Sessions(MutableMapping[str, str]):
+    """Sign-in tokens -> user names, as Gradio keeps them (`app.tokens`), each bound to the account it
+    was made for. A token stops working when that account is removed (a new account of the same name
+    has another id), disabled or given a new password (its session epoch moved on), or after
+    `idle_timeout` seconds without a request (0: never). The account is read from the Store on every
+    look-up, so changes made by the `users` CLI in another process count at once."""
+
+    def __init__(self, store: Store, idle_timeout: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._idle = idle_timeout
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._sessions: dict[str, _Session] = {}
+
+    def __setitem__(self, token: str, name: str) -> None:
+        user = self._store.get_user(name)
+        if user is None:  # removed between its sign-in and now: the token is never valid
+            return
+        now = self._clock()
+        with self._lock:
+            if self._idle:
+                self._sessions = {t: s for t, s in self._sessions.items() if now - s.last_seen <= self._idle}
+            self._sessions[token] = _Session(user.name, user.id, user.session_epoch, now)
+
+    def __getitem__(self, token: str) -> str:
+        return self.session(token).name
+
+    def __delitem__(self, token: str) -> None:
+        with self._lock:
+            del self._sessions[token]
+
+    def __iter__(self) -> Iterator[str]:
+        # Live tokens only: Gradio's sign-out reads every token it is given, and an ended one is gone.
+        with self._lock:
+            tokens = list(self._sessions)
+        return iter([token for token in tokens if token in self])
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+    def session(self, token: str) -> _Session:
+        """The live session of `token`, its last use now; KeyError (and the token forgotten) when the
+        token is unknown or no longer valid."""
+        with self._lock:
+            session = self._sessions.get(token)
+        if session is None:
+            raise KeyError(token)
+        now = self._clock()
+        user = self._store.get_user(session.name)
+        if ((self._idle and now - session.last_seen > self._idle) or user is None or user.disabled
+                or user.id != session.user_id or user.session_epoch != session.epoch):
+            with self._lock:
+                self._sessions.pop(token, None)
+            raise KeyError(token)
+        session.last_seen = now
+        return session
+
+
+class Accounts:
+    """User accounts over a Store. `authenticate` is what the login page calls; `sessions` is where
+    the app keeps its sign-in tokens."""
+
+    def __init__(self, store: Store, *, session_idle: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._names = _Throttle(clock)
         self._clients = _Throttle(clock)
+        self._ranges = _Throttle(clock, RANGE_FREE_FAILURES)
+        self.sessions = Sessions(store, session_idle, clock)
 
     def create(self, name: str, password: str, *, is_admin: bool = False, email: str = "") -> User:
         validate_name(name)
         validate_password(password)
-        user = User(name=name, password_hash=hash_password(password), is_admin=is_admin, email=email.strip())
+        user = User(name=name, password_hash=hash_password(password), is_admin=is_admin, email=email.strip(),
+                    id=uuid.uuid4().hex)
         self._store.add_user(user)
         log.info("created user %s%s", name, " (admin)" if is_admin else "")
         return user
 
     def authenticate(self, name: str, password: str, client: str = "") -> bool:
-        """True when the password is right and the account enabled; refused outright while locked out."""
+        """True when the password is right and the account enabled; refused outright while locked out.
+        It hashes for about 50 ms: the web app calls it from a thread pool, never its event loop."""
         if self.lockout_remaining(name, client) > 0:
             log.warning("sign-in refused for %r from %r: locked out after failed attempts", name, client)
             return False
         user = self._store.get_user(name)
         ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
         ok = ok and user is not None and not user.disabled
+        network = address_range(client)
         with self._lock:
             if ok:
                 self._names.reset(name)
@@ -143,19 +239,27 @@ class Accounts:
                 self._names.fail(name)
                 if client:
                     self._clients.fail(client)
+                if network:
+                    self._ranges.fail(network)
         if not ok:
             log.warning("failed sign-in for %r from %r", name, client)
         return ok
 
     def lockout_remaining(self, name: str, client: str = "") -> float:
-        """Seconds until `name` (or `client`) may try to sign in again; 0 when allowed now."""
+        """Seconds until `name` (or `client`, or its address range) may try to sign in again; 0 when
+        allowed now."""
+        network = address_range(client)
         with self._lock:
             by_client = self._clients.remaining(client) if client else 0.0
-            return max(self._names.remaining(name), by_client)
+            by_range = self._ranges.remaining(network) if network else 0.0
+            return max(self._names.remaining(name), by_client, by_range)
 
     def set_password(self, name: str, password: str) -> None:
+        """A new password ends every session of the user."""
         validate_password(password)
-        self._store.update_user(name, password_hash=hash_password(password))
+        user = self.get(name)
+        self._store.update_user(name, password_hash=hash_password(password),
+                                session_epoch=user.session_epoch + 1)
         with self._lock:
             self._names.reset(name)
 
@@ -163,18 +267,23 @@ class Accounts:
         self._store.update_user(name, email=email.strip())
 
     def set_disabled(self, name: str, disabled: bool) -> None:
+        """Disabling ends every session of the user; enabling brings none of them back."""
+        user = self.get(name)
         if disabled:
             self._keep_an_admin(name)
-        self._store.update_user(name, disabled=disabled)
+        self._store.update_user(name, disabled=disabled, session_epoch=user.session_epoch + int(disabled))
 
     def set_admin(self, name: str, is_admin: bool) -> None:
         if not is_admin:
             self._keep_an_admin(name)
         self._store.update_user(name, is_admin=is_admin)
 
-    def remove(self, name: str) -> None:
+    def remove(self, name: str) -> User:
+        """The account only, which ends its sessions; `Administration.remove_user` removes its data."""
+        user = self.get(name)
         self._keep_an_admin(name)
         self._store.remove_user(name)
+        return user
 
     def list(self) -> list[User]:
         return self._store.list_users()
@@ -192,10 +301,17 @@ class Accounts:
         'admin' with a random password, which is returned for the caller to show once.
         """
         if self._store.list_users():
+            self._assign_missing_ids()
             return None
         password = settings.admin_password or secrets.token_urlsafe(12)
         self.create(settings.admin_user or "admin", password, is_admin=True)
         return None if settings.admin_password else password
+
+    def _assign_missing_ids(self) -> None:
+        """Accounts made before users had ids get one, so their sessions and files are bound too."""
+        for user in self._store.list_users():
+            if not user.id:
+                self._store.update_user(user.name, id=uuid.uuid4().hex)
 
     def _keep_an_admin(self, name: str) -> None:
         """Refuse to lock everyone out of the admin page by removing the last enabled admin."""

@@ -9,6 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .config import GENERATORS
 from .errors import ChaptanError
 
 TRANSCRIPT_FORMAT_NAMES = ("json", "srt", "vtt", "txt")
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     chapter.add_argument("input", metavar="INPUT", nargs="?", help="video or audio file")
     chapter.add_argument("--transcript", metavar="FILE.json",
                          help="use this transcript (from `chaptan transcribe`) instead of transcribing")
-    chapter.add_argument("--generator", choices=("auto", "local", "llm"), default="auto",
+    chapter.add_argument("--generator", choices=GENERATORS, default="auto",
                          help="auto: the LLM when one is configured, else local")
     chapter.add_argument("--max-chapters", type=_count, default=0, metavar="N", help="0: no limit (default)")
     chapter.add_argument("--min-chapter-seconds", type=_seconds, default=10.0, metavar="S",
@@ -149,10 +150,10 @@ def run_transcribe(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     progress = ProgressLine(args.progress)
     progress(0.0, "probing")
-    probe(args.input)
+    info = probe(args.input)
     transcriber = _transcriber(args, settings, progress)
     transcript = transcriber.transcribe(Path(args.input), language=_language(args.language),
-                                        progress=progress)
+                                        progress=progress, duration=info.duration)
     progress.finish()
     _emit(TRANSCRIPT_FORMATS[args.format](transcript), args.output)
     return 0
@@ -170,7 +171,7 @@ def run_chapter(args: argparse.Namespace) -> int:
     options = ChapterOptions(max_chapters=args.max_chapters, min_chapter_seconds=args.min_chapter_seconds)
     progress = ProgressLine(args.progress)
     if args.transcript:
-        transcript = Transcript.load(args.transcript)
+        transcript = Transcript.load(args.transcript, strict=True)
         if not transcript.segments:
             raise ChaptanError("{file} has no segments, so there is nothing to chapter", file=args.transcript)
         progress(0.0, "chaptering")

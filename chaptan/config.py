@@ -2,24 +2,60 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ChaptanError
 
-_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
-               "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+# Sizes count in 1024s, as Gradio does when it parses and shows an upload limit: a decimal "2gb"
+# (2,000,000,000 bytes) would show in the browser as "1.9 Gb".
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4,
+               "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+_SIZE_NAMES = ("bytes", "KB", "MB", "GB", "TB")
+
+
+# The chapter writers a job or command can ask for: the LLM when one is configured, else the offline
+# generator (auto); the offline generator; the LLM. Here, not in chapters/, so the command line can
+# offer them without importing the generators.
+GENERATORS = ("auto", "local", "llm")
 
 
 def parse_size(text: str) -> int:
-    """'2gb' / '500 MB' / '1048576' -> bytes."""
+    """'2gb' / '500 MB' / '1048576' -> bytes (1 kb = 1024 bytes)."""
     raw = text.strip().lower().replace(" ", "")
     number = raw.rstrip("kmgtib")
     unit = raw[len(number):]
     if unit not in _SIZE_UNITS or not number:
         raise ChaptanError("cannot read size {text!r}: use e.g. 2gb, 500mb or a number of bytes", text=text)
     return int(float(number) * _SIZE_UNITS[unit])
+
+
+def format_size(size: int) -> str:
+    """Bytes as `parse_size` reads them: 2 * 1024**3 -> '2 GB', 1.5 * 1024**2 -> '1.5 MB'."""
+    value, unit = float(size), 0
+    while value >= 1024 and unit < len(_SIZE_NAMES) - 1:
+        value, unit = value / 1024, unit + 1
+    return f"{value:.1f}".removesuffix(".0") + f" {_SIZE_NAMES[unit]}"
+
+
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """'30m' / '12h' / '7d' / '90' (seconds) -> seconds."""
+    raw = text.strip().lower().replace(" ", "")
+    number = raw.rstrip("smhd")
+    unit = raw[len(number):]
+    try:
+        seconds = float(number) * _DURATION_UNITS[unit]
+    except (KeyError, ValueError):
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):  # also refuses nan
+        raise ChaptanError("cannot read duration {text!r}: use e.g. 30m, 12h, 7d or a number of seconds",
+                           text=text)
+    return seconds
 
 
 def _env(name: str, default: str = "") -> str:
@@ -33,7 +69,22 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ChaptanError("{name} must be a whole number, not {value!r}", name=name, value=value) from None
+        raise ChaptanError("{name} must be a whole number, not {value!r}", name=name,
+                           value=value) from None
+
+
+def _env_seconds(name: str, default: float) -> float:
+    value = _env(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ChaptanError("{name} must be a number of seconds above 0, not {value!r}", name=name,
+                           value=value)
+    return seconds
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -74,10 +125,14 @@ class Settings:
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = 120.0
     # App
-    max_upload: int = 2 * 1000**3
+    max_upload: int = 2 * 1024**3
     workers: int = 1
     admin_user: str = ""
     admin_password: str = ""
+    # A session unused this long ends (seconds; 0: only sign-out, a new password or removal end it).
+    session_idle: float = 12 * 3600.0
+    # Bytes one user's videos may take in the data folder (0: no limit).
+    user_quota: int = 0
     # Reverse proxies in front of the app whose X-Forwarded-For entries are believed (0: none, use the
     # TCP peer). Not defaulted to 1 on a Hugging Face Space: public reports (e.g. mteb PR #4754) show a
     # Space's app sees an internal peer address and the visitor in X-Forwarded-For, but nothing found
@@ -131,11 +186,13 @@ class Settings:
             openai_api_key=_env("OPENAI_API_KEY"),
             openai_base_url=_env("OPENAI_BASE_URL"),
             llm_model=_env("CHAPTAN_LLM_MODEL", "gpt-4o-mini"),
-            llm_timeout=float(_env("CHAPTAN_LLM_TIMEOUT", "120")),
+            llm_timeout=_env_seconds("CHAPTAN_LLM_TIMEOUT", 120.0),
             max_upload=parse_size(_env("CHAPTAN_MAX_UPLOAD", "2gb")),
             workers=max(1, _env_int("CHAPTAN_WORKERS", 1)),
             admin_user=_env("CHAPTAN_ADMIN_USER"),
             admin_password=os.environ.get("CHAPTAN_ADMIN_PASSWORD", ""),
+            session_idle=parse_duration(_env("CHAPTAN_SESSION_IDLE", "12h")),
+            user_quota=parse_size(_env("CHAPTAN_USER_QUOTA", "0")),
             trusted_proxies=max(0, _env_int("CHAPTAN_TRUSTED_PROXIES", 0)),
             email_host=_env("EMAIL_HOST"),
             email_port=_env_int("EMAIL_PORT", 587),

@@ -29,3 +29,13 @@ class TranscriptError(ChaptanError):
 
 class ChapterError(ChaptanError):
     """A chapter list is malformed."""
+
+
+QUOTED_CHARS = 40
+
+
+def quoted(value: object, limit: int = QUOTED_CHARS) -> str:
+    """`value` as a message shows what someone typed: its repr, cut to `limit` characters so that a
+    pasted page is never echoed back whole."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -28,6 +28,13 @@ SAMPLE_RATE = 16000
 # How far the last audio packet may end before the declared duration before we call the file
 # truncated: containers round durations and encoders pad, but never by seconds.
 _TRUNCATION_SLACK_S = 2.0
+# How far before the declared end probing looks for the last packets.
+_TAIL_SECONDS = 10.0
+# decode_audio's first buffer: files longer than this grow it as they decode.
+_BUFFER_SECONDS = 4 * 3600.0
+# Chapter times go to ffmpeg in milliseconds, and MP4 chapter tracks are written in them.
+_MOV_TIMESCALE = 1000
+_CHAPTER_SLACK_S = 0.002
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ def probe(path: str | Path, *, need_audio: bool = True) -> MediaInfo:
         duration = _duration(container)
         if audio is not None:
             _check_audio_readable(container, audio, path)
+        duration = _real_duration(container, [s for s in (audio, video) if s is not None], duration, path)
         return MediaInfo(
             path=path,
             duration=duration,
@@ -105,6 +113,46 @@ def _duration(container: av.container.InputContainer) -> float:
         if stream.duration and stream.time_base:
             best = max(best, float(stream.duration * stream.time_base))
     return best
+
+
+def _real_duration(container, streams: list, declared: float, path: Path) -> float:
+    """The declared duration, unless the audio and video end well before it. A container's duration
+    is only a claim (a Matroska file may declare 100,000 hours over 11 s of media), and progress,
+    chapters and exports all run to this length, so the last packets are looked at: a seek near
+    the declared end finds them, and when it finds none (no index to seek by) the file is read
+    through."""
+    if declared <= _TRUNCATION_SLACK_S * 2:
+        return declared
+    start = container.start_time / av.time_base if container.start_time else 0.0
+    # Seeking by the audio, where every packet is a key frame, lands just before the target, not
+    # at a video key frame that may be minutes earlier.
+    by = streams[0]
+    target = start + max(declared - _TAIL_SECONDS, 0.0)
+    try:
+        container.seek(int(target / by.time_base), stream=by, backward=True)
+        end = _packets_end(container, streams)
+        if end is None:
+            container.seek(0, backward=True)
+            end = _packets_end(container, streams)
+    except av.error.FFmpegError as exc:
+        # Some files cannot seek; decoding them still finds their real end.
+        log.info("%s: cannot check the declared duration (%s)", path, exc.strerror or exc)
+        return declared
+    if end is None or end - start >= declared - _TRUNCATION_SLACK_S:
+        return declared
+    log.warning("%s declares %.1f s but its audio and video end at %.1f s", path, declared, end - start)
+    return max(end - start, 0.0)
+
+
+def _packets_end(container, streams: list) -> float | None:
+    """Where the packets of `streams` from here on end, in seconds; None when there are none."""
+    end = None
+    for packet in container.demux(*streams):
+        stamp = packet.pts if packet.pts is not None else packet.dts
+        if stamp is not None and packet.size:
+            packet_end = float((stamp + (packet.duration or 0)) * packet.time_base)
+            end = packet_end if end is None else max(end, packet_end)
+    return end
 
 
 def _check_audio_readable(container, stream, path: Path) -> None:
@@ -194,9 +242,9 @@ def _decoded_frames(container, stream, path: Path) -> Iterator[list | None]:
 
 def decode_audio(path: str | Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """The whole audio track as one mono float32 array, filled chunk by chunk into a buffer sized
-    from the declared duration, so the peak is the result plus one chunk (not twice the result)."""
+    from the duration, so the peak is the result plus one chunk (not twice the result)."""
     info = probe(path)
-    buffer = np.empty(int((info.duration + 1) * sample_rate), dtype=np.float32)
+    buffer = np.empty(int((min(info.duration, _BUFFER_SECONDS) + 1) * sample_rate), dtype=np.float32)
     filled = 0
     for chunk in iter_audio_chunks(path, sample_rate):
         if filled + chunk.shape[0] > buffer.shape[0]:
@@ -225,19 +273,26 @@ def embed_chapters(input_path: str | Path, chapters: Sequence[Chapter], output_p
     if output_path.parent and not output_path.parent.is_dir():
         raise MediaError("output folder does not exist: {folder}", folder=output_path.parent)
     end = info.duration or max(c.end for c in chapters)
-    clipped = [Chapter(c.start, min(c.end, end), c.title) for c in chapters if c.start < end]
+    # A chapter of no length (a draft's two rows at one time) marks nothing; Matroska drops it.
+    clipped = [Chapter(c.start, min(c.end, end), c.title) for c in chapters if c.start < min(c.end, end)]
     if not clipped:
         raise MediaError("all chapters start after the end of {file} ({end:.1f} s)", file=input_path, end=end)
     with tempfile.TemporaryDirectory(prefix="chaptan-") as tmp:
         meta = Path(tmp) / "chapters.txt"
         meta.write_text(to_ffmetadata(clipped), encoding="utf-8")
         # -map_metadata 0 keeps the source's own tags (title, creation time); only the chapters
-        # come from the FFMETADATA file.
+        # come from the FFMETADATA file. Data streams are left out: a source's own QuickTime chapter
+        # track is one, and copied it would sit beside the new one with the old chapters.
         cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
                "-i", str(input_path), "-i", str(meta),
-               "-map", "0", "-map_metadata", "0", "-map_chapters", "1", "-c", "copy"]
-        if output_path.suffix.lower() in {".mp4", ".m4a", ".mov", ".m4v"}:
-            cmd += ["-movflags", "+faststart"]
+               "-map", "0", "-map", "-0:d?", "-map_metadata", "0", "-map_chapters", "1", "-c", "copy"]
+        if _is_mov(output_path):
+            # The MP4 muxer times its QuickTime chapter track in the movie timescale, by default the
+            # least common multiple of the tracks' own (4,410,000 for 29.97 fps video with 44.1 kHz
+            # audio), and drops every chapter whose length overflows 32 bits there (8 minutes at
+            # that scale), which shifts the titles players show. In milliseconds a chapter may
+            # last 24 days.
+            cmd += ["-movflags", "+faststart", "-movie_timescale", str(_MOV_TIMESCALE)]
         cmd.append(str(output_path))
         done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
@@ -245,11 +300,41 @@ def embed_chapters(input_path: str | Path, chapters: Sequence[Chapter], output_p
         output_path.unlink(missing_ok=True)
         raise MediaError("ffmpeg could not write {file}: {reason}", file=output_path,
                          reason=lines[-1] if lines else "unknown error")
-    written = read_chapters(output_path)
-    if len(written) != len(clipped):
-        raise MediaError("{file} was written but holds {written} of {count} chapters", file=output_path,
-                         written=len(written), count=len(clipped))
+    try:
+        _check_written(output_path, clipped)
+    except MediaError:
+        output_path.unlink(missing_ok=True)
+        raise
     return output_path
+
+
+def _is_mov(path: Path) -> bool:
+    return path.suffix.lower() in {".mp4", ".m4a", ".mov", ".m4v"}
+
+
+def _check_written(path: Path, expected: Sequence[Chapter]) -> None:
+    """Read the chapters back as players do and fail unless each has the start, end and title asked
+    for. In MP4 the QuickTime chapter track must hold every chapter: the demuxer fills what it lacks
+    from the Nero chapter list, which not every player reads, so the list alone can look right."""
+    with _open(path) as container:
+        found = [Chapter(float(c["start"] * c["time_base"]), float(c["end"] * c["time_base"]),
+                         str(c["metadata"].get("title", ""))) for c in container.chapters()]
+        track = container.streams.data[-1] if container.streams.data else None
+        samples = track.frames if track is not None else 0
+    if len(found) != len(expected):
+        raise MediaError("{file} was written but holds {written} of {count} chapters", file=path,
+                         written=len(found), count=len(expected))
+    if _is_mov(path) and samples != len(expected):
+        raise MediaError("{file} was written but its QuickTime chapter track holds {samples} of {count} "
+                         "chapters", file=path, samples=samples, count=len(expected))
+    for number, (want, got) in enumerate(zip(expected, found), 1):
+        if (abs(got.start - want.start) > _CHAPTER_SLACK_S or abs(got.end - want.end) > _CHAPTER_SLACK_S
+                or got.title != want.title):
+            raise MediaError("{file} was written but chapter {number} reads back as "
+                             "{start:.3f}-{end:.3f} s {title!r}, not {wanted_start:.3f}-{wanted_end:.3f} s "
+                             "{wanted_title!r}", file=path, number=number, start=got.start, end=got.end,
+                             title=got.title, wanted_start=want.start, wanted_end=want.end,
+                             wanted_title=want.title)
 
 
 def read_chapters(path: str | Path) -> list[Chapter]:
@@ -275,3 +360,21 @@ def ensure_ffmpeg_on_path() -> str:
             pass
     os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
     return str(link)
+
+
+def resample(samples: np.ndarray, rate: int, to_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Samples (int16, or float32 in [-1, 1]; mono, or channels along the shorter axis) at `rate`
+    as mono float32 at `to_rate`, filtered by FFmpeg's resampler as decoded media is."""
+    audio = np.asarray(samples)
+    if audio.ndim == 2:
+        audio = audio.mean(axis=int(np.argmin(audio.shape)))
+    audio = audio.reshape(-1)
+    audio = audio / 32768.0 if np.issubdtype(audio.dtype, np.integer) else audio
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    if rate == to_rate or not audio.size:
+        return audio
+    frame = av.AudioFrame.from_ndarray(audio[None, :], format="flt", layout="mono")
+    frame.sample_rate = int(rate)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=int(to_rate))
+    parts = [out.to_ndarray().reshape(-1) for out in (*resampler.resample(frame), *resampler.resample(None))]
+    return np.concatenate(parts).astype(np.float32, copy=False)

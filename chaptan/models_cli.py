@@ -17,7 +17,6 @@ from . import bundled_model
 from .config import Settings
 from .errors import ChaptanError
 
-WHISPER_FILES = ["config.json", "preprocessor_config.json", "model.bin", "tokenizer.json", "vocabulary.*"]
 PIPER_REPO = "rhasspy/piper-voices"
 # Piper voices are named LANG_REGION-SPEAKER-QUALITY (en_US-lessac-medium); the repository keeps each
 # under LANG/LANG_REGION/SPEAKER/QUALITY/, so the name alone gives its path.
@@ -49,32 +48,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # ----------------------------------------------------------------------------- list
 
 
-def _whisper_names() -> dict[str, str]:
-    """faster-whisper's own name -> repo table, so `pull` accepts exactly the names that
+def _whisper_names() -> list[str]:
+    """The model names faster-whisper knows, so `pull` accepts exactly the names that
     CHAPTAN_WHISPER_MODEL does."""
-    from faster_whisper.utils import _MODELS
+    from faster_whisper import available_models
 
-    return dict(_MODELS)
+    return available_models()
 
 
 def cached_whisper_models() -> list[tuple[str, str, Path]]:
-    """(name, repo, folder) of the faster-whisper models in the Hugging Face cache, where the app's
-    CHAPTAN_WHISPER_MODEL=NAME downloads go. Named as CHAPTAN_WHISPER_MODEL accepts them."""
+    """(name, repo, folder) of the Whisper models in the Hugging Face cache, where the app's
+    CHAPTAN_WHISPER_MODEL=NAME downloads go: named as CHAPTAN_WHISPER_MODEL accepts them, where
+    faster-whisper's own lookup finds a name's model there, else by repo id."""
+    from faster_whisper import download_model
     from huggingface_hub import constants
 
-    repos = _whisper_names()
-    short = {}
-    for name, repo in repos.items():
-        short.setdefault(repo, name)  # the first name is the precise one ("large-v3", not "large")
+    named: dict[Path, str] = {}
+    for name in _whisper_names():
+        try:
+            snapshot = Path(download_model(name, local_files_only=True))
+        except (OSError, ValueError):  # not in the cache
+            continue
+        named.setdefault(snapshot.parents[1], name)  # the first name is the precise one ("large-v3")
     found = []
     for folder in sorted(Path(constants.HF_HUB_CACHE).glob("models--*--*")):
         repo = folder.name.removeprefix("models--").replace("--", "/", 1)
-        if repo not in short and "whisper" not in repo.lower():
+        if folder not in named and "whisper" not in repo.lower():
             continue
         snapshots = sorted((s for s in (folder / "snapshots").glob("*/") if (s / "model.bin").is_file()),
                            key=lambda s: s.stat().st_mtime)
         if snapshots:
-            found.append((short.get(repo, repo), repo, snapshots[-1]))
+            found.append((named.get(folder, repo), repo, snapshots[-1]))
     return found
 
 
@@ -111,8 +115,7 @@ def _list(args: argparse.Namespace) -> int:
         chosen = {tiny if wanted == "tiny.en" else base}
         header = f"Whisper models (* = CHAPTAN_WHISPER_MODEL={wanted}):"
     else:
-        repo = _whisper_names().get(wanted, wanted)
-        found = next((str(path) for _, cached_repo, path in cached if cached_repo == repo), "")
+        found = next((str(path) for name, repo, path in cached if wanted in (name, repo)), "")
         chosen = {found} if found else set()
         header = (f"Whisper models (* = CHAPTAN_WHISPER_MODEL={wanted}"
                   + ("" if found else ", not downloaded yet") + "):")
@@ -153,11 +156,11 @@ def _pull(args: argparse.Namespace) -> int:
     name = args.name.strip()
     models_dir = Settings.from_env().models_dir
     voice = PIPER_NAME.fullmatch(name)
-    repos = _whisper_names()
-    if voice is None and name not in repos and not REPO_ID.fullmatch(name):
+    names = _whisper_names()
+    if voice is None and name not in names and not REPO_ID.fullmatch(name):
         raise ChaptanError("unknown model {name!r}: give a faster-whisper model ({choices}), a Hugging Face "
                            "repo id, or a Piper voice such as en_US-lessac-medium", name=name,
-                           choices=", ".join(repos))
+                           choices=", ".join(names))
     if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE:
         raise ChaptanError("cannot download {name}: HF_HUB_OFFLINE is set, so downloads are off "
                            "(unset it, or copy the files into the models dir by hand)", name=name)
@@ -165,7 +168,7 @@ def _pull(args: argparse.Namespace) -> int:
         if voice is not None:
             target = _pull_voice(name, voice, models_dir / "voices")
         else:
-            target = _pull_whisper(repos.get(name, name), models_dir / "whisper")
+            target = _pull_whisper(name, models_dir / "whisper")
     except (OSError, ValueError, EntryNotFoundError) as exc:
         # huggingface_hub's network, offline and HTTP errors are OSError subclasses; a missing file
         # in a repo can also be a bare EntryNotFoundError.
@@ -175,16 +178,16 @@ def _pull(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pull_whisper(repo: str, whisper_dir: Path) -> Path:
-    from huggingface_hub import snapshot_download
+def _pull_whisper(name: str, whisper_dir: Path) -> Path:
+    from faster_whisper import download_model
 
     # A repo id becomes a folder named after the repo; the folder name is what `models list` shows.
-    target = whisper_dir / repo.rsplit("/", 1)[-1]
+    target = whisper_dir / name.rsplit("/", 1)[-1]
     # Downloading into the folder itself (not the cache) leaves huggingface_hub's resume data in
     # target/.cache, so an interrupted download continues where it stopped.
-    snapshot_download(repo, local_dir=target, allow_patterns=WHISPER_FILES)
+    download_model(name, output_dir=str(target))
     if not (target / "model.bin").is_file():
-        raise ChaptanError("{repo} has no model.bin: it is not a CTranslate2 Whisper model", repo=repo)
+        raise ChaptanError("{repo} has no model.bin: it is not a CTranslate2 Whisper model", repo=name)
     return target
 
 

@@ -20,23 +20,28 @@ _PROBE_SHARE, _TRANSCRIBE_SHARE = 0.01, 0.94
 
 def process_media(path: str | Path, *, settings: Settings, language: str = "auto", generator: str = "auto",
                   options: ChapterOptions | None = None, progress: ProgressFn | None = None,
-                  transcriber: SpeechToText | None = None) -> tuple[Transcript, ChapterResult]:
+                  transcriber: SpeechToText | None = None,
+                  duration: float | None = None) -> tuple[Transcript, ChapterResult]:
     """Probe, transcribe and chapter `path`. `progress(fraction, stage)` gets the overall fraction
-    (0..1, never decreasing) and the stage: probing, transcribing, chaptering, done."""
+    (0..1, never decreasing) and the stage: probing, transcribing, chaptering, done. `duration` is
+    the media's, when the caller has probed it already (the app does at upload): it is not probed
+    twice."""
     options = options or ChapterOptions()
     report = progress or (lambda fraction, stage: None)
     report(0.0, "probing")
-    info = probe(path)
-    log.info("%s: %.1f s, %s, audio %s", path, info.duration, info.container, info.audio_codec)
+    if duration is None:
+        info = probe(path)
+        log.info("%s: %.1f s, %s, audio %s", path, info.duration, info.container, info.audio_codec)
+        duration = info.duration
     report(_PROBE_SHARE, "probing")
-    warm = _warm_up_local_chapterer()
+    warm = warm_up()
     transcriber = transcriber or WhisperTranscriber(settings=settings)
 
     def transcribing(fraction: float, stage: str) -> None:
         report(_PROBE_SHARE + _TRANSCRIBE_SHARE * fraction, stage)
 
     transcript = transcriber.transcribe(Path(path), language=None if language == "auto" else language,
-                                        progress=transcribing)
+                                        progress=transcribing, duration=duration)
     report(_PROBE_SHARE + _TRANSCRIBE_SHARE, "chaptering")
     warm.join()
     result = generate_chapters(transcript, options, generator, settings)
@@ -46,16 +51,21 @@ def process_media(path: str | Path, *, settings: Settings, language: str = "auto
     return transcript, result
 
 
-def _warm_up_local_chapterer() -> threading.Thread:
-    """Load the local generator's model while Whisper runs, so chaptering adds little at the end.
-    A failure here is only logged: chaptering loads the model again and reports any error itself."""
+def warm_up(transcriber: SpeechToText | None = None) -> threading.Thread:
+    """Load what a job needs in a background thread: `transcriber`'s models (when it has a
+    warm_up) and the local chapter writer's sentence encoder, which the pipeline loads while Whisper
+    runs, so chaptering adds little at the end. The app calls this at start, so its first job pays
+    for no model load; models are cached per process, so a second call finds them loaded. A failure
+    is only logged: the job loads the model again and reports any error itself."""
     def warm() -> None:
         from .chapters.local import LocalChapterer
 
-        try:
-            LocalChapterer().warm_up()
-        except Exception:  # best effort: the real call reports its own errors
-            log.warning("could not preload the local chapter model", exc_info=True)
+        loads = [transcriber.warm_up] if hasattr(transcriber, "warm_up") else []
+        for load in [*loads, LocalChapterer().warm_up]:
+            try:
+                load()
+            except Exception:  # best effort: the real call reports its own errors
+                log.warning("could not preload a model", exc_info=True)
 
     thread = threading.Thread(target=warm, name="chaptan-warm-up", daemon=True)
     thread.start()

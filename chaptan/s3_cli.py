@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from .config import Settings
 from .errors import ChaptanError
-from .store import DB_FILE, Store
 
 if TYPE_CHECKING:
     from .s3 import S3Mirror
@@ -33,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _mirror() -> S3Mirror:
     from .s3 import build_mirror  # here, so other commands never pay for importing boto3
+    from .store import DB_FILE, Store
 
     settings = Settings.from_env()
     mirror = build_mirror(settings, Store(settings.data_dir / DB_FILE))

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .administration import Administration
 from .auth import Accounts
 from .chat.assistant import Assistant
 from .config import Settings
 from .jobs import JobRunner
 from .mail import send_job_email
 from .seats import SeatRoom
-from .storage import ArtifactStore
+from .storage import ArtifactStore, outbox_root
 from .store import Job, Store
 from .transcribe import SpeechToText, WhisperTranscriber
 from .tts import VoiceRegistry
@@ -42,6 +43,7 @@ class Services:
     runner: JobRunner
     assistant: Assistant
     seats: SeatRoom
+    administration: Administration
     mirror: S3Mirror | None = None
     remote: RemoteWork | None = None  # jobs followed on Celery workers (CHAPTAN_BROKER_URL)
 
@@ -84,8 +86,10 @@ def build_services(settings: Settings, transcriber: SpeechToText | None = None) 
     library.runner = runner
     assistant = Assistant(settings, store, library, transcriber, VoiceRegistry(settings.models_dir))
     seats = SeatRoom(settings.seats, settings.seat_idle_seconds)
-    services = Services(settings, store, Accounts(store), artifacts, library, runner, assistant, seats,
-                        mirror, remote)
+    accounts = Accounts(store, session_idle=settings.session_idle)
+    administration = Administration(store, accounts, artifacts, outbox_root())
+    services = Services(settings, store, accounts, artifacts, library, runner, assistant, seats,
+                        administration, mirror, remote)
     return services
 
 

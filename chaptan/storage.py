@@ -16,6 +16,15 @@ from typing import Protocol
 from .errors import ChaptanError
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+OUTBOX_NAME = "chaptan-outbox"
+
+
+def outbox_root() -> Path:
+    """Where the app puts the copies it hands to one user's browser: DATA_DIR never is, Gradio's
+    upload folder is served already, so copies made inside it are served as they are (no second copy
+    by Gradio), each under OUTBOX/USER_ID/ for the owner check. Gradio's own rule for the folder."""
+    gradio_dir = os.environ.get("GRADIO_TEMP_DIR") or str(Path(tempfile.gettempdir()) / "gradio")
+    return Path(gradio_dir).resolve() / OUTBOX_NAME
 
 
 class Mirror(Protocol):
@@ -28,8 +37,12 @@ class Mirror(Protocol):
     def delete_prefix(self, prefix: str) -> None: ...
 
 
+def _is_safe(part: str) -> bool:
+    return bool(_SAFE.match(part)) and part not in {".", ".."}
+
+
 def _safe(part: str) -> str:
-    if not _SAFE.match(part) or part in {".", ".."}:
+    if not _is_safe(part):
         raise ChaptanError("invalid name {name!r}", name=part)
     return part
 
@@ -99,9 +112,20 @@ class ArtifactStore:
         if self.mirror is not None:
             self.mirror.delete_prefix(self.key(owner, job_id))
 
+    def delete_user(self, owner: str) -> None:
+        """Every file of `owner`, here and in the mirror. A name no folder can have (left by versions
+        that accepted any name) has nothing to delete."""
+        if not _is_safe(owner):
+            return
+        shutil.rmtree(self.root / "users" / owner, ignore_errors=True)
+        if self.mirror is not None:
+            self.mirror.delete_prefix(f"users/{owner}/")
+
     def usage(self, owner: str) -> int:
-        """Bytes on local disk used by `owner`'s jobs."""
-        base = self.root / "users" / _safe(owner)
+        """Bytes on local disk used by `owner`'s jobs (0 for a name no folder can have)."""
+        if not _is_safe(owner):
+            return 0
+        base = self.root / "users" / owner
         return sum(p.stat().st_size for p in base.rglob("*") if p.is_file()) if base.exists() else 0
 
     def _mirror(self, owner: str, job_id: str, name: str, path: Path) -> None:

@@ -35,6 +35,7 @@ except ImportError:  # Windows: only the in-process lock applies
 log = logging.getLogger(__name__)
 
 DB_FILE = "chaptan.json"  # the database's name inside the data dir
+MEMORY_TABLE = "memory"  # the voice assistant's conversation per user (documents keyed by user name)
 JOB_STATUSES = ("queued", "running", "done", "failed")
 _USERS, _JOBS, _VERSIONS = "users", "jobs", "chapter_versions"
 _DOC_PREFIX = "doc:"  # keeps generic tables apart from the app's own
@@ -56,6 +57,11 @@ class User:
     email: str = ""
     disabled: bool = False
     created: float = field(default_factory=time.time)
+    # Never reused, unlike a name: sessions and served files are bound to it, so a new account that
+    # takes a removed user's name gets nothing of theirs.
+    id: str = ""
+    # Raised to end every session of the user (new password, disabled); sessions remember the value.
+    session_epoch: int = 0
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ transcribed window by window: faster-whisper builds the log-Mel features of its 
 from __future__ import annotations
 
 import ctypes
+import functools
 import importlib.util
 import logging
 import os
@@ -16,15 +17,17 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 
 from . import bundled_model
 from .config import Settings
-from .errors import ChaptanError
-from .media import SAMPLE_RATE, iter_audio_chunks, probe
+from .errors import ChaptanError, quoted
+from .media import SAMPLE_RATE, iter_audio_chunks, probe, resample
 from .messages import Message
+from .text import CLAUSE_END, SENTENCE_END
+from .timecode import timestamp
 from .transcript import Segment, Transcript, Word
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,16 @@ MAX_SEGMENT_SECONDS = 12.0
 # With language detection on, each stretch of about this long (Whisper's own input length, so one
 # encoder pass) gets its own language: a video that changes language is heard in each.
 DETECT_SECONDS = 30.0
+# Speech chunks (up to 30 s each) decoded together by faster-whisper's BatchedInferencePipeline. On
+# the 2-core CPU, batched decoding of tiny.en with word timestamps takes about 30 % less CPU time
+# than sequential decoding (benchmarks/pipeline_speed.py), and batches of 4, 8 and 16 took the same
+# there (37.5, 37.4 and 37.0 CPU seconds for 5 minutes of speech); on CUDA a larger batch keeps the
+# GPU busy.
+CPU_BATCH_SIZE, CUDA_BATCH_SIZE = 8, 16
+# Share of a window's time that language detection takes with the default pair: base's encoder
+# once per DETECT_SECONDS costs about 2/3 of tiny.en's batched decoding of the same audio (2.6 and
+# 4.2 CPU seconds per 30 s on the 2-core CPU). Only the progress bar uses it.
+DETECT_SHARE = 0.4
 # Under this, Whisper's guess (music, a cough, a few words) does not start a new language stretch.
 DETECT_MIN_PROBABILITY = 0.5
 # Phrases Whisper is known to invent over silence, music or noise (its training subtitles end so).
@@ -52,13 +65,26 @@ SILENCE_HALLUCINATIONS = frozenset({
 })
 # Mean word probability under which a trailing silence phrase counts as invented, not spoken.
 HALLUCINATION_MAX_PROBABILITY = 0.5
+# Recordings up to this long are heard by `stt` with greedy decoding and no timestamps: for a spoken
+# question that hears the same words as the transcription path's beam search with word timings, in
+# about a third of the time (benchmarks/voice_latency.py). Longer ones take the windowed path.
+QUICK_HEARING_SECONDS = 60.0
+_Result = TypeVar("_Result")
 
 
 class SpeechToText(Protocol):
     """Anything that turns audio (16 kHz mono float32, or a media path) into a Transcript."""
 
     def transcribe(self, audio: AudioInput, language: str | None = None,
-                   progress: ProgressFn | None = None) -> Transcript: ...
+                   progress: ProgressFn | None = None, *, duration: float | None = None) -> Transcript: ...
+
+
+class SpeechRecognizer(Protocol):
+    """Speech in, words out, in the style of fastrtc's STT models: `stt((sample rate, samples))`
+    with mono samples (int16, or float32 in [-1, 1]) at any rate; the words in whatever language
+    they were said."""
+
+    def stt(self, audio: tuple[int, np.ndarray]) -> str: ...
 
 
 # ----------------------------------------------------------------------------- model & device
@@ -188,31 +214,47 @@ def preload_cuda_libraries() -> list[str]:
     return loaded
 
 
-_MODELS: dict[tuple[str, str, str], object] = {}
 _MODELS_LOCK = threading.Lock()
 
 
 def load_whisper(path: str, device: str, compute_type: str):
-    """A faster_whisper.WhisperModel, loaded once per (model, device, compute type) per process.
-    The bundled base model is assembled into its cache folder first when it is not whole there."""
-    key = (path, device, compute_type)
+    """A faster_whisper.WhisperModel, loaded once per (model, device, compute type) per process,
+    one load at a time. The bundled base model is assembled into its cache folder first when it is
+    not whole there."""
     with _MODELS_LOCK:
-        model = _MODELS.get(key)
-        if model is None:
-            from faster_whisper import WhisperModel
+        return _whisper_model(path, device, compute_type)
 
-            if Path(path).name == bundled_model.FOLDER:
-                bundled_model.ensure_model(Path(path).parent)
 
-            if device == "cuda":
-                preload_cuda_libraries()
-            try:
-                model = WhisperModel(path, device=device, compute_type=compute_type)
-            except (RuntimeError, ValueError, OSError) as exc:
-                raise ChaptanError("cannot load whisper model {folder} on {device}: {reason}", folder=path,
-                                   device=device, reason=exc) from None
-            _MODELS[key] = model
-        return model
+@functools.cache
+def _whisper_model(path: str, device: str, compute_type: str):
+    from faster_whisper import WhisperModel
+
+    if Path(path).name == bundled_model.FOLDER:
+        bundled_model.ensure_model(Path(path).parent)
+    if device == "cuda":
+        preload_cuda_libraries()
+    try:
+        return WhisperModel(path, device=device, compute_type=compute_type)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ChaptanError("cannot load whisper model {folder} on {device}: {reason}", folder=path,
+                           device=device, reason=exc) from None
+
+
+_PIPELINES = threading.local()
+
+
+def batched_pipeline(model):
+    """The BatchedInferencePipeline over `model`, one per model per thread: it keeps the last word's
+    end between its batches, so two jobs decoding at once must not share one."""
+    pipelines = getattr(_PIPELINES, "by_model", None)
+    if pipelines is None:
+        pipelines = _PIPELINES.by_model = {}
+    pipeline = pipelines.get(model)
+    if pipeline is None:
+        from faster_whisper import BatchedInferencePipeline
+
+        pipeline = pipelines[model] = BatchedInferencePipeline(model)
+    return pipeline
 
 
 # ----------------------------------------------------------------------------- transcriber
@@ -227,8 +269,9 @@ class _Spoken:
 
 
 class WhisperTranscriber:
-    """faster-whisper behind the SpeechToText protocol: VAD on, word timestamps on, batched
-    inference on CUDA, segments split to at most MAX_SEGMENT_SECONDS.
+    """faster-whisper behind the SpeechToText protocol (VAD on, word timestamps on, batched
+    inference, segments split to at most MAX_SEGMENT_SECONDS) and the SpeechRecognizer one.
+    A CUDA failure at load or at inference falls back to the CPU, for both.
 
     With the default install it holds two models: the multilingual base, which detects the language
     and hears everything but English, and tiny.en, which hears English (see ENGLISH_ON_TINY). With
@@ -237,7 +280,7 @@ class WhisperTranscriber:
     a warning in the transcript, never silently."""
 
     def __init__(self, model: str = "", *, settings: Settings | None = None, device: str | None = None,
-                 compute_type: str | None = None, batch_size: int = 16,
+                 compute_type: str | None = None, batch_size: int | None = None,
                  window_seconds: float = WINDOW_SECONDS):
         settings = settings or Settings.from_env()
         self.model_path, self.model_label = resolve_model(model or settings.whisper_model,
@@ -249,9 +292,16 @@ class WhisperTranscriber:
         self.device, self.compute_type = resolve_device(device or settings.device,
                                                         compute_type or settings.compute_type)
         self.cache_dir = settings.cache_dir
-        self.batch_size = batch_size
+        self._batch_size = batch_size
         self.window_seconds = window_seconds
         self._fallback_lock = threading.Lock()
+
+    @property
+    def batch_size(self) -> int:
+        """Given, else the measured size for the device (which a CUDA failure may turn to CPU)."""
+        if self._batch_size:
+            return self._batch_size
+        return CUDA_BATCH_SIZE if self.device == "cuda" else CPU_BATCH_SIZE
 
     @property
     def device_description(self) -> str:
@@ -277,10 +327,15 @@ class WhisperTranscriber:
             return load_whisper(path, self.device, self.compute_type)
 
     def warm_up(self) -> None:
-        """Load the models now (the first transcription would otherwise pay for it)."""
+        """Load the models and the voice activity detector now (the first transcription would
+        otherwise pay for them)."""
+        from faster_whisper.vad import get_vad_model
+
         self.model  # noqa: B018 - the property loads and caches the model
         if self.english_path:
             self._load(self.english_path)
+        self.detector()
+        get_vad_model()
 
     @property
     def multilingual(self) -> bool:
@@ -292,9 +347,7 @@ class WhisperTranscriber:
 
     def languages(self) -> tuple[str, ...]:
         """The language codes this transcriber can hear."""
-        from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-        return tuple(_LANGUAGE_CODES) if self.multilingual else ("en",)
+        return tuple(self.model.supported_languages) if self.multilingual else ("en",)
 
     def model_for(self, language: str | None):
         """The model that hears `language` (a code, or None for the main model), or None when none
@@ -322,20 +375,45 @@ class WhisperTranscriber:
             language, _, _ = detector.detect_language(samples, vad_filter=True)
         return self.model_for(language), language
 
+    def stt(self, audio: tuple[int, np.ndarray]) -> str:
+        """The words of a recording: a short one (QUICK_HEARING_SECONDS) heard by greedy decoding in
+        its detected language, by the model for that language; a longer one transcribed."""
+        rate, samples = audio
+        samples = resample(samples, rate, SAMPLE_RATE)
+        if samples.shape[0] > QUICK_HEARING_SECONDS * SAMPLE_RATE:
+            return self.transcribe(samples).text.strip()
+        return self._on_cpu_if_cuda_fails(lambda: self._hear(samples))
+
+    def _hear(self, samples: np.ndarray) -> str:
+        # VAD stays on: it keeps Whisper from inventing words over a silent recording. English goes
+        # to tiny.en in the default install, any other language to the multilingual base.
+        model, language = self.pick(samples)
+        segments, _ = (model or self.model).transcribe(
+            samples, language=language, beam_size=1, without_timestamps=True, vad_filter=True,
+            condition_on_previous_text=False)
+        return " ".join(segment.text.strip() for segment in segments).strip()
+
     def transcribe(self, audio: AudioInput, language: str | None = None,
-                   progress: ProgressFn | None = None) -> Transcript:
-        duration = audio.shape[0] / SAMPLE_RATE if isinstance(audio, np.ndarray) else probe(audio).duration
+                   progress: ProgressFn | None = None, *, duration: float | None = None) -> Transcript:
+        """`duration`: the media's, when the caller has probed it already (a job probes once)."""
+        if isinstance(audio, np.ndarray):
+            duration = audio.shape[0] / SAMPLE_RATE
+        elif duration is None:
+            duration = probe(audio).duration
         report = _Progress(progress, duration)
+        return self._on_cpu_if_cuda_fails(lambda: self._transcribe(audio, duration, language, report))
+
+    def _on_cpu_if_cuda_fails(self, run: Callable[[], _Result]) -> _Result:
         try:
-            return self._transcribe(audio, duration, language, report)
+            return run()
         except RuntimeError as exc:
             if self.device != "cuda":
                 raise
             # cuDNN/cuBLAS problems surface at the first inference, not at load: finish on the CPU.
-            log.warning("transcription on CUDA failed (%s); retrying on CPU int8", exc)
+            log.warning("inference on CUDA failed (%s); retrying on CPU int8", exc)
             with self._fallback_lock:
                 self.device, self.compute_type = "cpu", "int8"
-            return self._transcribe(audio, duration, language, report)
+            return run()
 
     def _transcribe(self, audio: AudioInput, duration: float, language: str | None,
                     report: _Progress) -> Transcript:
@@ -352,12 +430,14 @@ class WhisperTranscriber:
         heard: dict[str, float] = {}  # seconds of audio per language
         skipped: list[tuple[float, float, str]] = []
         for offset, window in _windows(chunks, self.window_seconds):
-            for start, part, part_language in self._language_runs(window, language):
+            share = DETECT_SHARE if language is None and self.detector() is not None else 0.0
+            detected, decoded = _window_progress(report, offset, window.shape[0], share)
+            for start, part, part_language in self._language_runs(window, language, detected):
                 seconds = (offset + start) / SAMPLE_RATE
                 model = self.model_for(part_language)
                 if model is None:
                     skipped.append((seconds, seconds + part.shape[0] / SAMPLE_RATE, part_language or ""))
-                    report(seconds + part.shape[0] / SAMPLE_RATE)
+                    decoded(seconds + part.shape[0] / SAMPLE_RATE)
                     continue
                 segments, info = self._run(model, part, part_language)
                 found = part_language or info.language
@@ -365,8 +445,9 @@ class WhisperTranscriber:
                 for raw in segments:
                     item = _convert(raw, seconds)
                     if item is not None:
-                        spoken.extend(_split(item, MAX_SEGMENT_SECONDS))
-                        report(item.segment.end)
+                        for sentence in _sentences(item):
+                            spoken.extend(_split(sentence, MAX_SEGMENT_SECONDS))
+                        decoded(item.segment.end)
         report(duration)
         main = max(heard, key=heard.__getitem__) if heard else (language or "")
         return Transcript(language=main, duration=duration,
@@ -376,19 +457,22 @@ class WhisperTranscriber:
 
     def _skipped_warning(self, start: float, end: float, language: str) -> Message:
         return Message("{start}-{end} is spoken in {language}, which whisper {model} cannot transcribe, "
-                       "so it was left out of the transcript", start=_clock(start), end=_clock(end),
-                       language=language, model=self.model_label)
+                       "so it was left out of the transcript", start=timestamp(start, pad_minutes=False),
+                       end=timestamp(end, pad_minutes=False), language=language, model=self.model_label)
 
-    def _language_runs(self, window: np.ndarray,
-                       language: str | None) -> Iterator[tuple[int, np.ndarray, str | None]]:
+    def _language_runs(self, window: np.ndarray, language: str | None,
+                       detected: Callable[[int], None]) -> Iterator[tuple[int, np.ndarray, str | None]]:
         """(sample offset in `window`, audio, language) for each stretch of one language. With the
-        language given, or no model that can detect, the whole window is one stretch."""
+        language given, or no model that can detect, the whole window is one stretch.
+        `detected(samples)` is called as each stretch of DETECT_SECONDS up to `samples` is heard."""
         detector = self.detector() if language is None else None
         if detector is None:
             yield 0, window, language
             return
-        pieces = [(start, start + piece.shape[0], _detect(detector, piece))
-                  for start, piece in _windows(iter([window]), DETECT_SECONDS)]
+        pieces = []
+        for start, piece in _windows(iter([window]), DETECT_SECONDS):
+            pieces.append((start, start + piece.shape[0], _detect(detector, piece)))
+            detected(start + piece.shape[0])
         # A stretch without a sure language (silence, music) goes with the speech before it, or with
         # the first speech when it leads.
         known = [code for _, _, code in pieces if code is not None]
@@ -406,25 +490,25 @@ class WhisperTranscriber:
     def _check_language(self, language: str | None) -> str | None:
         if not language or language == "auto":
             return None
-        from faster_whisper.tokenizer import _LANGUAGE_CODES
-
         language = language.lower()
-        if language not in _LANGUAGE_CODES:
-            raise ChaptanError("unknown language code {language!r}; use auto or a code such as en, de, fr",
-                               language=language)
+        if language != "en" and language not in self._whisper_languages():
+            raise ChaptanError("unknown language code {language}; use auto or a code such as en, de, fr",
+                               language=quoted(language))
         if self.model_for(language) is None:
             raise ChaptanError("whisper {model} only knows English and cannot transcribe {language!r}; "
                                "choose English or automatic detection, or a multilingual model",
                                model=self.model_label, language=language)
         return language
 
-    def _run(self, model, window: np.ndarray, language: str | None):
-        options = dict(language=language, vad_filter=True, word_timestamps=True)
-        if self.device == "cuda":
-            from faster_whisper import BatchedInferencePipeline
+    def _whisper_languages(self) -> list[str]:
+        """Every language code Whisper has, as a multilingual model of ours lists them (only en
+        without one)."""
+        detector = self.detector()
+        return detector.supported_languages if detector is not None else ["en"]
 
-            return BatchedInferencePipeline(model).transcribe(window, batch_size=self.batch_size, **options)
-        return model.transcribe(window, **options)
+    def _run(self, model, window: np.ndarray, language: str | None):
+        return batched_pipeline(model).transcribe(window, language=language, vad_filter=True,
+                                                  word_timestamps=True, batch_size=self.batch_size)
 
 
 def _detect(model, audio: np.ndarray) -> str | None:
@@ -447,11 +531,6 @@ def _merge_skips(skipped: list[tuple[float, float, str]]) -> list[tuple[float, f
     return merged
 
 
-def _clock(seconds: float) -> str:
-    whole = int(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
 class _Progress:
     """Calls `progress(fraction, "transcribing")` with a fraction that never goes backwards."""
 
@@ -465,6 +544,23 @@ class _Progress:
         if fraction > self._last:
             self._last = fraction
             self._progress(fraction, "transcribing")
+
+
+def _window_progress(report: _Progress, offset: int, length: int,
+                     share: float) -> tuple[Callable[[int], None], Callable[[float], None]]:
+    """(detected, decoded) for the window of `length` samples at `offset`: the bar moves through
+    the window while its languages are detected (`detected(samples into the window)`, the first
+    `share` of it), then while it is decoded (`decoded(seconds into the media)`). Both take real
+    time, and all the segments of a batch arrive when the batch is done."""
+    begin, seconds = offset / SAMPLE_RATE, length / SAMPLE_RATE
+
+    def detected(samples: int) -> None:
+        report(begin + share * samples / SAMPLE_RATE)
+
+    def decoded(at: float) -> None:
+        report(begin + share * seconds + (1.0 - share) * (at - begin))
+
+    return detected, decoded
 
 
 def _windows(chunks: Iterable[np.ndarray], window_seconds: float) -> Iterator[tuple[int, np.ndarray]]:
@@ -511,6 +607,23 @@ def _convert(raw, offset: float) -> _Spoken | None:
     return _Spoken(segment, tuple(float(w.probability) for w in words))
 
 
+def _piece(item: _Spoken, words: slice) -> _Spoken:
+    part = item.segment.words[words]
+    return _Spoken(Segment(part[0].start, part[-1].end, "".join(w.text for w in part).strip(), part),
+                   item.probabilities[words])
+
+
+def _sentences(item: _Spoken) -> list[_Spoken]:
+    """`item` cut after each word that ends a sentence. Batched decoding returns a whole speech
+    chunk (up to 30 s) as one segment, where sequential decoding returns about a sentence; cut so,
+    transcripts and subtitles read the same either way."""
+    words = item.segment.words
+    ends = [i + 1 for i, w in enumerate(words[:-1]) if w.text.rstrip().endswith(SENTENCE_END)]
+    if not ends:
+        return [item]
+    return [_piece(item, slice(a, b)) for a, b in zip([0, *ends], [*ends, len(words)])]
+
+
 def _split(item: _Spoken, max_seconds: float) -> list[_Spoken]:
     """Split a long segment at its best word boundary (sentence end, then clause end, then the
     longest pause), recursively, until every piece is at most `max_seconds`."""
@@ -522,23 +635,17 @@ def _split(item: _Spoken, max_seconds: float) -> list[_Spoken]:
     for i in range(1, len(words)):
         before = words[i - 1].text.strip()
         score = words[i].start - words[i - 1].end
-        if before.endswith((".", "?", "!", "。", "？", "！")):
+        if before.endswith(SENTENCE_END):
             score += 2.0
-        elif before.endswith((",", ";", ":", "、", "，", "；")):
+        elif before.endswith(CLAUSE_END):
             score += 0.5
         # Prefer cuts near the middle so recursion stays shallow and pieces stay even.
         middle = (seg.start + seg.end) / 2
         score -= 0.02 * abs(words[i].start - middle)
         if score > best_score:
             best, best_score = i, score
-    pieces = []
-    for part in (slice(0, best), slice(best, len(words))):
-        part_words = words[part]
-        text = "".join(w.text for w in part_words).strip()
-        piece = _Spoken(Segment(part_words[0].start, part_words[-1].end, text, part_words),
-                        item.probabilities[part])
-        pieces.extend(_split(piece, max_seconds))
-    return pieces
+    return [piece for part in (slice(0, best), slice(best, len(words)))
+            for piece in _split(_piece(item, part), max_seconds)]
 
 
 def _normal(text: str) -> str:

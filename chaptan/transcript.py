@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import TranscriptError
+from .errors import TranscriptError, quoted
+from .messages import Message
+from .timecode import clock
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,13 @@ class Transcript:
                 "segments": [seg(s) for s in self.segments]}
 
     @classmethod
-    def from_dict(cls, data: object) -> Transcript:
+    def from_dict(cls, data: object, *, strict: bool = False) -> Transcript:
         """Build from `{"language", "duration", "segments": [{"start", "end", "text"}]}`.
 
         Extra keys are ignored. `language` and `duration` may be missing (unknown language; the
-        end of the last segment)."""
+        end of the last segment). Every time must be a finite number of seconds within
+        MAX_SECONDS. `strict` (a file someone gave, not one Chaptan stored) also refuses segments
+        that end after the given duration instead of stretching the duration to them."""
         if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
             raise TranscriptError('transcript JSON must be an object with a "segments" list')
         segments = []
@@ -63,31 +68,37 @@ class Transcript:
             if missing:
                 raise TranscriptError("transcript segment {index} lacks {keys}", index=i,
                                       keys=", ".join(missing))
-            try:
-                start, end = float(raw["start"]), float(raw["end"])
-            except (TypeError, ValueError):
-                raise TranscriptError("transcript segment {index} has a non-numeric time", index=i) from None
+            start = _seconds(raw["start"], Message("transcript segment {index} start", index=i))
+            end = _seconds(raw["end"], Message("transcript segment {index} end", index=i))
             if not isinstance(raw["text"], str):
                 raise TranscriptError("transcript segment {index} text is not a string", index=i)
-            if start < 0 or end < start:
+            if end < start:
                 raise TranscriptError("transcript segment {index} has end before start", index=i)
-            words = tuple(Word(float(w["start"]), float(w["end"]), str(w["text"]))
+            word_start = Message("transcript segment {index} word start", index=i)
+            word_end = Message("transcript segment {index} word end", index=i)
+            words = tuple(Word(_seconds(w["start"], word_start), _seconds(w["end"], word_end), str(w["text"]))
                           for w in raw.get("words") or () if isinstance(w, dict)
                           and {"start", "end", "text"} <= w.keys())
             segments.append(Segment(start, end, raw["text"], words))
+        read = list(segments)  # in the file's order, for messages that name a segment
         segments.sort(key=lambda s: s.start)
         last_end = max((s.end for s in segments), default=0.0)
-        try:
-            duration = float(data.get("duration") or last_end)
-        except (TypeError, ValueError):
-            raise TranscriptError("transcript duration is not a number") from None
+        given = data.get("duration")
+        duration = (last_end if given is None or given == 0
+                    else _seconds(given, Message("transcript duration")))
+        late = [i for i, s in enumerate(read) if s.end > duration + _PAST_END_SLACK_S]
+        if strict and given and late:
+            raise TranscriptError("transcript segment {index} ends at {end:g} s, after the transcript's "
+                                  "duration ({duration:g} s)", index=late[0], end=read[late[0]].end,
+                                  duration=duration)
         language = data.get("language") or ""
         if not isinstance(language, str):
             raise TranscriptError("transcript language is not a string")
         return cls(language=language, duration=max(duration, last_end), segments=tuple(segments))
 
     @classmethod
-    def load(cls, path: str | Path) -> Transcript:
+    def load(cls, path: str | Path, *, strict: bool = False) -> Transcript:
+        """Read a transcript JSON file (`strict` as in `from_dict`)."""
         try:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -99,17 +110,36 @@ class Transcript:
         except json.JSONDecodeError as exc:
             raise TranscriptError("transcript {file} is not valid JSON: {reason} at line {line}", file=path,
                                   reason=exc.msg, line=exc.lineno) from None
-        return cls.from_dict(data)
+        except RecursionError:
+            raise TranscriptError("transcript {file} is nested too deeply to be a transcript",
+                                  file=path) from None
+        except ValueError as exc:  # e.g. an integer of more digits than Python converts
+            raise TranscriptError("transcript {file} is not valid JSON: {reason}", file=path,
+                                  reason=exc) from None
+        return cls.from_dict(data, strict=strict)
 
 
-def clock(seconds: float, *, hours: bool = False, sep: str = ".", millis: bool = True) -> str:
-    """Seconds -> 'HH:MM:SS.mmm' (subtitle style)."""
-    total_ms = max(0, round(seconds * 1000))
-    h, rem = divmod(total_ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    out = f"{h:02d}:{m:02d}:{s:02d}" if hours or h else f"{m:02d}:{s:02d}"
-    return f"{out}{sep}{ms:03d}" if millis else out
+# No video lasts this long; a transcript that claims to would have chaptering run for ever.
+MAX_SECONDS = 100 * 3600.0
+# Segment ends may pass the duration by rounding; a file whose speech runs on past it is wrong.
+_PAST_END_SLACK_S = 1.0
+
+
+def _seconds(value: object, what: Message) -> float:
+    """`value` as a time in seconds: a finite number from 0 to MAX_SECONDS, or a TranscriptError
+    naming `what`."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise TranscriptError("{what} is non-numeric ({value})", what=what, value=quoted(value))
+    try:
+        seconds = float(value)
+    except (ValueError, OverflowError):
+        raise TranscriptError("{what} is non-numeric ({value})", what=what, value=quoted(value)) from None
+    if not math.isfinite(seconds):
+        raise TranscriptError("{what} is {seconds}, not a number of seconds", what=what, seconds=str(seconds))
+    if not 0 <= seconds <= MAX_SECONDS:
+        raise TranscriptError("{what} is {seconds:g} s; times run from 0 to {hours:g} hours", what=what,
+                              seconds=seconds, hours=MAX_SECONDS / 3600)
+    return seconds
 
 
 def to_srt(t: Transcript) -> str:

@@ -11,11 +11,14 @@ import getpass
 import secrets
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from .auth import Accounts, validate_name
 from .config import Settings
 from .errors import ChaptanError
-from .store import DB_FILE, Store
+
+if TYPE_CHECKING:
+    from .administration import Administration
+    from .auth import Accounts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,12 +41,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _password_options(passwd)
     passwd.set_defaults(func=_passwd)
 
-    for name, func, text in (("remove", _remove, "delete a user (their jobs stay)"),
-                             ("disable", _disable, "refuse a user's sign-ins"),
+    for name, func, text in (("remove", _remove, "delete a user and all their data: videos, transcripts, "
+                                                 "voice memory, served copies, bucket objects"),
+                             ("disable", _disable, "refuse a user's sign-ins and end their sessions"),
                              ("enable", _enable, "allow a disabled user to sign in again")):
         command = commands.add_parser(name, help=text)
         command.add_argument("name")
         command.set_defaults(func=func)
+
+    admin = commands.add_parser("admin", help="make a user an administrator (or, with --revoke, not)")
+    admin.add_argument("name")
+    admin.add_argument("--revoke", action="store_true", help="take the administrator role away")
+    admin.set_defaults(func=_admin)
 
 
 def _password_options(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +63,31 @@ def _password_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _accounts() -> Accounts:
+    # Imported here: every `python -m chaptan` command registers this module, and importing the
+    # account code hashes a password (its constant-time dummy) and loads the database library.
+    from .auth import Accounts
+    from .store import DB_FILE, Store
+
     return Accounts(Store(Settings.from_env().data_dir / DB_FILE))
+
+
+def _administration() -> Administration:
+    """The service the Admin tab uses, over the same data dir. With a bucket configured, removals are
+    recorded as pending deletions in the database, which the running app (or `chaptan s3 sync`)
+    carries out in the bucket."""
+    from .administration import Administration
+    from .auth import Accounts
+    from .storage import ArtifactStore, outbox_root
+    from .store import DB_FILE, Store
+
+    settings = Settings.from_env()
+    store = Store(settings.data_dir / DB_FILE)
+    mirror = None
+    if settings.s3_bucket:
+        from .s3 import build_mirror  # boto3 loads only when a bucket is configured
+
+        mirror = build_mirror(settings, store)
+    return Administration(store, Accounts(store), ArtifactStore(settings.data_dir, mirror), outbox_root())
 
 
 def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
@@ -80,13 +113,15 @@ def _show_generated(name: str, password: str) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    accounts = _accounts()
+    from .auth import validate_name
+
+    administration = _administration()
     # Fail on the name before anyone types a password for it.
     validate_name(args.name)
-    if any(u.name == args.name for u in accounts.list()):
+    if administration.store.get_user(args.name) is not None:
         raise ChaptanError("user {name!r} already exists", name=args.name)
     password, generated = _read_password(args)
-    accounts.create(args.name, password, is_admin=args.admin, email=args.email)
+    administration.create_user(args.name, password, is_admin=args.admin, email=args.email)
     print(f"created {'admin ' if args.admin else 'user '}{args.name}")
     if generated:
         _show_generated(args.name, password)
@@ -94,16 +129,19 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    users = _accounts().list()
-    if not users:
+    """One line per user: name, role, state, created, videos, disk use, e-mail."""
+    usage = _administration().usage()
+    if not usage:
         print("no users yet: the app creates the admin on its first start, or run `chaptan users add`")
         return 0
-    width = max(len(u.name) for u in users)
-    for user in users:
+    width = max(len(held.user.name) for held in usage)
+    for held in usage:
+        user = held.user
         role = "admin" if user.is_admin else "user"
         state = "disabled" if user.disabled else "enabled"
         created = time.strftime("%Y-%m-%d", time.localtime(user.created))
-        print(f"{user.name:<{width}}  {role:<5}  {state:<8}  {created}  {user.email}".rstrip())
+        print(f"{user.name:<{width}}  {role:<5}  {state:<8}  {created}  {held.videos:>4} videos  "
+              f"{held.bytes / 1e6:>9.1f} MB  {user.email}".rstrip())
     return 0
 
 
@@ -112,21 +150,31 @@ def _passwd(args: argparse.Namespace) -> int:
     accounts.get(args.name)  # a missing user fails before anyone types a password
     password, generated = _read_password(args)
     accounts.set_password(args.name, password)
-    print(f"changed the password of {args.name}")
+    print(f"changed the password of {args.name} (their sessions have ended)")
     if generated:
         _show_generated(args.name, password)
     return 0
 
 
 def _remove(args: argparse.Namespace) -> int:
-    _accounts().remove(args.name)
-    print(f"removed {args.name}")
+    administration = _administration()
+    held = administration.remove_user(args.name)
+    print(f"removed {args.name} and all their data: {held.videos} video(s), {held.bytes / 1e6:.1f} MB of "
+          "files, their voice memory and sessions")
+    if administration.artifacts.mirror is not None:
+        print("their objects in the bucket are deleted by the running app, or by `chaptan s3 sync`")
+    return 0
+
+
+def _admin(args: argparse.Namespace) -> int:
+    _administration().set_admin(args.name, not args.revoke)
+    print(f"{args.name} is {'no longer' if args.revoke else 'now'} an administrator")
     return 0
 
 
 def _disable(args: argparse.Namespace) -> int:
     _accounts().set_disabled(args.name, True)
-    print(f"disabled {args.name}")
+    print(f"disabled {args.name} (their sessions have ended)")
     return 0
 
 

@@ -6,6 +6,7 @@ someone else owns is reported exactly like one that does not exist, so ids canno
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -20,8 +21,8 @@ from .chapters import formats as chapter_formats
 from .chapters.model import Chapter
 from .chapters.rules import Violation, clip_title, validate
 from .chapters.titles import title_for_span
-from .config import Settings
-from .errors import ChaptanError, MediaError
+from .config import GENERATORS, Settings
+from .errors import ChaptanError, MediaError, quoted
 from .jobs import JobRunner
 from .media import probe
 from .messages import Message
@@ -47,6 +48,7 @@ LANGUAGES = ("auto", "en", "ja", "zh", "ko", "es", "fr", "de", "it", "pt", "ru",
 class Requester:
     name: str
     is_admin: bool = False
+    id: str = ""  # the account's id (see store.User.id)
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ EXPORTS = (
     ExportFormat("video", "Video with embedded chapters", "mp4"),
 )
 EXPORT_KEYS = tuple(e.key for e in EXPORTS)
+EXPORT_MODE = 0o600  # an export is its owner's alone, even on a machine shared with other accounts
 
 
 class VideoNotFound(ChaptanError):
@@ -86,6 +89,7 @@ class VideoLibrary:
         self._recall = threading.Lock()  # guards _taken
         self._taking = [threading.Lock() for _ in range(UPLOAD_LOCKS)]
         self.playback = PlaybackCopies()
+        self._quota = threading.Lock()  # one upload at a time is measured against the quota and kept
 
     def upload_lock(self, upload: Path) -> threading.Lock:
         """The lock a submission of `upload` holds while it finds and takes the file."""
@@ -97,10 +101,11 @@ class VideoLibrary:
         """Check the upload is usable media, keep it in the user's folder, queue the job."""
         upload = Path(upload)
         if language not in LANGUAGES and not (2 <= len(language) <= 3 and language.isalpha()):
-            raise ChaptanError("unknown language {language!r}", language=language)
-        if generator not in ("auto", "local", "llm"):
-            raise ChaptanError("unknown generator {generator!r}; choose auto, local or llm",
-                               generator=generator)
+            raise ChaptanError("unknown language {language}", language=quoted(language))
+        if generator not in GENERATORS:
+            raise ChaptanError("unknown generator {generator}; choose {choices} or {last}",
+                               generator=quoted(generator), choices=", ".join(GENERATORS[:-1]),
+                               last=GENERATORS[-1])
         if max_chapters and max_chapters < 3:
             raise ChaptanError("YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+")
         job_id = uuid.uuid4().hex[:12]
@@ -118,8 +123,10 @@ class VideoLibrary:
             except MediaError as exc:
                 # The message names the server's temporary path; the person knows the file by its name.
                 raise MediaError(exc.message.replaced(file=upload.name)) from None
-            stored = self.artifacts.put_file(requester.name, job_id, source_name, present,
-                                             move=present == upload)
+            with self._quota if self.settings.user_quota else contextlib.nullcontext():
+                self._check_quota(requester, present, upload)
+                stored = self.artifacts.put_file(requester.name, job_id, source_name, present,
+                                                 move=present == upload)
             with self._recall:
                 self._taken[upload] = stored
                 self._taken.move_to_end(upload)
@@ -138,6 +145,21 @@ class VideoLibrary:
         if copy:
             self._make_playback_copy(job)
         return job
+
+    def _check_quota(self, requester: Requester, present: Path, upload: Path) -> None:
+        """Refuse an upload that would take the user past CHAPTAN_USER_QUOTA; the refused upload is
+        deleted at once rather than kept in Gradio's folder for an hour."""
+        quota = self.settings.user_quota
+        if not quota:
+            return
+        used, size = self.artifacts.usage(requester.name), present.stat().st_size
+        if used + size <= quota:
+            return
+        if present == upload:
+            upload.unlink(missing_ok=True)
+        raise ChaptanError("{file} ({size} MB) does not fit in your storage quota: {used} of {quota} MB "
+                           "used; delete videos in My videos to make room", file=upload.name,
+                           size=_megabytes(size), used=_megabytes(used), quota=_megabytes(quota))
 
     def resume_playback_copies(self) -> None:
         """Copies a previous process left half-made are made again (at start)."""
@@ -228,7 +250,7 @@ class VideoLibrary:
         chapters = chapter_formats.chapters_from_dict({"chapters": versions[-1].chapters}, duration)
         # People's saves (LLM retitles included) edit what the pipeline wrote, so the generator is
         # the one named by the newest version the pipeline saved, not by whoever saved last.
-        written_by = {_pipeline_author(g): g for g in ("local", "llm")}
+        written_by = {_pipeline_author(g): g for g in GENERATORS if g != "auto"}
         generator = next((written_by[v.author] for v in reversed(versions) if v.author in written_by),
                          "local")
         return ChapterResult(chapters, generator, list(job.warnings))
@@ -262,11 +284,13 @@ class VideoLibrary:
             raise ChaptanError("unknown export format {format!r}; choose one of {choices}", format=fmt,
                                choices=", ".join(EXPORT_KEYS))
         dest_dir.mkdir(parents=True, exist_ok=True)
-        stem = _file_stem(job.title)
+        stem = file_stem(job.title)
         if spec.key == "video":
-            return self._export_video(job, dest_dir, stem)
-        dest = dest_dir / f"{stem}.{spec.suffix}"
-        dest.write_text(self.render(job, spec.key, transcript), encoding="utf-8")
+            dest = self._export_video(job, dest_dir, stem)
+        else:
+            dest = dest_dir / f"{stem}.{spec.suffix}"
+            dest.write_text(self.render(job, spec.key, transcript), encoding="utf-8")
+        dest.chmod(EXPORT_MODE)
         return dest
 
     def render(self, job: Job, fmt: str, transcript: Transcript | None = None) -> str:
@@ -294,8 +318,8 @@ class VideoLibrary:
         job = self._finished(requester, job_id)
         if not chapters:
             raise ChaptanError("there are no chapters to save")
-        if any(c.start > (job.duration or 0.0) for c in chapters):
-            raise ChaptanError("a chapter starts after the end of the video")
+        # A draft is kept whatever YouTube rules it still breaks (the editor lists them), so saving
+        # unfinished work never loses it; only times that are not times never get this far.
         rows = [Chapter(c.start, c.end, clip_title(c.title, 200)).to_dict() for c in chapters]
         author = requester.name + (f" ({note})" if note else "")
         return self.store.add_chapter_version(job.id, rows, author=author, base_version=base_version)
@@ -311,31 +335,29 @@ class VideoLibrary:
                                   note=f"restored version {version}")
 
     def retitle(self, requester: Requester, job_id: str, chapters: list[Chapter],
-                indices: list[int] | None = None) -> tuple[list[str], Message]:
-        """New titles for the chapters at `indices` (all when None), from the LLM when one is
-        configured, else from the local titler. Returns the titles and the notice that says what
-        made them."""
+                indices: list[int] | None = None) -> ChapterResult:
+        """`chapters` with new titles at `indices` (0-based; all when None), from the LLM when one
+        is configured, else from the local titler; the result's generator says which wrote them."""
         job = self._finished(requester, job_id)
         transcript = self.transcript(job)
         wanted = range(len(chapters)) if indices is None else indices
         if any(not 0 <= i < len(chapters) for i in wanted):
             raise ChaptanError("select a chapter row first")
-        note = Message("New titles: local titles.")
+        warnings = []
         if self.settings.llm_configured:
             from .chapters.llm import LLMFailure, retitle
 
             try:
                 titles = retitle(self.settings, transcript, chapters, list(wanted))
-                return titles, Message("New titles: LLM titles.")
+                return ChapterResult(_titled(chapters, titles), "llm")
             except LLMFailure as exc:
-                note = Message("New titles: the LLM failed ({reason}); used local titles.",
-                               reason=exc.message)
+                warnings.append(Message("the LLM failed ({reason}); used local titles", reason=exc.message))
         titles = [c.title for c in chapters]
         for i in wanted:
             others = titles[:i] + titles[i + 1:]
             new = title_for_span(transcript, chapters[i].start, chapters[i].end, avoid=others)
             titles[i] = new or titles[i]
-        return titles, note
+        return ChapterResult(_titled(chapters, titles), "local", warnings)
 
     def _finished(self, requester: Requester, job_id: str) -> Job:
         job = self.job(requester, job_id)
@@ -368,7 +390,8 @@ def transcribe_and_chapter(settings: Settings, artifacts: ArtifactStore, transcr
 
     transcript, result = process_media(
         source, settings=settings, language=job.language, generator=job.generator,
-        options=ChapterOptions(max_chapters=job.max_chapters), progress=report, transcriber=transcriber)
+        options=ChapterOptions(max_chapters=job.max_chapters), progress=report, transcriber=transcriber,
+        duration=job.duration or None)  # probed at upload; an unknown (0) one is probed again
     if not transcript.segments:
         raise ChaptanError("no speech was found in this video's audio, so there is nothing to chapter")
     report(0.99, "saving")
@@ -377,12 +400,21 @@ def transcribe_and_chapter(settings: Settings, artifacts: ArtifactStore, transcr
     return transcript, result
 
 
+def _titled(chapters: list[Chapter], titles: list[str]) -> list[Chapter]:
+    return [Chapter(c.start, c.end, title) for c, title in zip(chapters, titles)]
+
+
 def _pipeline_author(generator: str) -> str:
     """The author of a chapter version the pipeline saved; user names have no spaces, so no
     person's save (`name` or `name (note)`) can look like it."""
     return f"chaptan ({generator})"
 
 
-def _file_stem(title: str) -> str:
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f}"
+
+
+def file_stem(title: str) -> str:
+    """A file name stem from a video's title, safe on every file system."""
     cleaned = "".join(ch if ch.isalnum() or ch in "-_ " else "_" for ch in title).strip()
     return "-".join(cleaned.split())[:60] or "video"

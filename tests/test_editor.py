@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import gradio as gr
 import pytest
+from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 
 from chaptan.chapters import editing
@@ -59,8 +62,35 @@ def test_validation_reports_each_rule_with_its_row(app):
     for expected, rows in cases.items():
         found = problems(*rows)
         assert len(found) == 1 and expected in found[0]["message"], (expected, found)
-    # Rows count from 0: "Planets" (40 s to 45 s) is the short one.
-    assert problems((0, "Intro"), (40, "Planets"), (45, "Too short"), (80, "Football"))[0]["row"] == 1
+    # Rows count from 1, as the messages do: "Planets" (40 s to 45 s) is the short one.
+    assert problems((0, "Intro"), (40, "Planets"), (45, "Too short"), (80, "Football")) == [
+        {"row": 2, "message": "row 2 lasts 5 s; chapters need at least 10 s"}]
+    assert problems((0, "Intro"), (40, "Planets")) == [
+        {"row": None, "message": "YouTube needs at least 3 chapters, this list has 2"}]
+
+
+def test_validation_names_the_rows_as_given_and_flags_out_of_order_starts(app):
+    client = app.client(ALICE)
+
+    def problems(*rows):
+        return json.loads(client.predict(app.job_id, chapters(*rows), api_name="/validate_chapters"))
+
+    # The untitled chapter is the third row sent, though it is the second in time.
+    assert problems((0, "Intro"), ("1:20", "Football"), ("0:40", "")) == [
+        {"row": 3, "message": "row 3 starts before row 2 above it: the chapters are out of order"},
+        {"row": 3, "message": "row 3 has no title"}]
+    assert problems((0, "Intro"), (40, "Planets"), (40, "Rings"), (80, "Football")) == [
+        {"row": 3, "message": "row 3 starts at the same time as row 2"}]
+    assert problems((40, "Planets"), (0, "Intro"), (80, "Football")) == [
+        {"row": 2, "message": "row 2 starts before row 1 above it: the chapters are out of order"}]
+
+
+def test_the_editor_names_the_row_the_person_sees(app):
+    report = app.handler("report")
+    shown = report([["0:00", "Intro"], ["1:20", "Football"], ["0:40", ""]],
+                   {"job_id": app.job_id, "duration": DURATION}, gr.Request(username=ALICE[0], headers={}))
+    assert "- row 3 has no title" in shown and "out of order" in shown
+    assert "A draft is saved as it is" in shown
 
 
 def test_save_refuses_a_stale_base_and_restore_makes_a_new_version(app):
@@ -96,6 +126,21 @@ def test_edits_keep_the_generator_that_wrote_the_chapters(app):
     assert app.services.library.chapters(app.services.store.get_job(app.job_id)).generator == "local"
 
 
+def test_a_draft_saves_whatever_youtube_rule_it_breaks_but_not_a_start_that_is_no_time(app):
+    client = app.client(ALICE)
+    latest = json.loads(client.predict(app.job_id, api_name="/get_video"))["chapter_versions"][-1]["version"]
+    # Too short, out of order, untitled, and a start past the end of the video: all kept.
+    draft = chapters((0, "Intro"), (5, "Short"), ("1:20", ""), (40, "Planets"), ("9:00", "After the end"))
+    assert client.predict(app.job_id, draft, latest, api_name="/save_chapters") == latest + 1
+    saved = json.loads(client.predict(app.job_id, api_name="/get_video"))["chapters"]
+    assert [(c["start"], c["title"]) for c in saved] == [
+        (0, "Intro"), (5, "Short"), (40, "Planets"), (80, ""), (540, "After the end")]
+    with pytest.raises(AppError, match=r"row 2: 'soon' is not a time; write m:ss or h:mm:ss"):
+        client.predict(app.job_id, chapters((0, "Intro"), ("soon", "Planets")), latest + 1,
+                       api_name="/save_chapters")
+    client.predict(app.job_id, 1, latest + 1, api_name="/restore_chapters")
+
+
 def test_a_draft_can_be_saved_but_not_exported_as_youtube_ready(app):
     client = app.client(ALICE)
     latest = json.loads(client.predict(app.job_id, api_name="/get_video"))["chapter_versions"][-1]["version"]
@@ -109,11 +154,45 @@ def test_a_draft_can_be_saved_but_not_exported_as_youtube_ready(app):
 
 def test_local_retitling_uses_the_chapters_own_words(app):
     client = app.client(ALICE)
-    out = json.loads(client.predict(app.job_id, chapters((0, "a"), (40, "b"), (80, "c")), "[1]",
+    # Rows count from 1: row 2 is the solar system.
+    out = json.loads(client.predict(app.job_id, chapters((0, "a"), (40, "b"), (80, "c")), "[2]",
                                     api_name="/retitle_chapters"))
+    assert set(out) == {"chapters", "generator", "warnings"}
+    assert out["generator"] == "local" and out["warnings"] == []
     titles = [c["title"] for c in out["chapters"]]
     assert titles[0] == "a" and titles[2] == "c"
     assert titles[1] != "b" and any(w in titles[1].lower() for w in ("solar", "space", "saturn", "rings"))
+    assert [(c["start"], c["end"]) for c in out["chapters"]] == [(0, 40), (40, 80), (80, DURATION)]
+
+
+@pytest.mark.parametrize("rows, message", [
+    ('{"row": 1}', "rows_json must be a JSON list of row numbers counting from 1, e.g. [1, 3]"),
+    ('["2"]', "rows_json must be a JSON list of row numbers counting from 1"),
+    ("[1.5]", "rows_json must be a JSON list of row numbers counting from 1"),
+    ("[0]", "rows_json asks for row 0, but the rows are 1 to 3"),
+    ("[4]", "rows_json asks for row 4, but the rows are 1 to 3"),
+    ("[1,", "rows_json is not valid JSON: Expecting value"),
+])
+def test_malformed_retitle_rows_are_explained(app, rows, message):
+    with pytest.raises(AppError, match=re.escape(message)):
+        app.client(ALICE).predict(app.job_id, chapters((0, "a"), (40, "b"), (80, "c")), rows,
+                                  api_name="/retitle_chapters")
+
+
+def test_deeply_nested_json_and_long_inputs_get_short_clear_errors(app):
+    client = app.client(ALICE)
+    nested = "[" * 100_000 + "]" * 100_000
+    for endpoint, args in (("/validate_chapters", (nested,)), ("/save_chapters", (nested, 1)),
+                           ("/retitle_chapters", (chapters((0, "a"), (40, "b"), (80, "c")), nested))):
+        name = "rows_json" if endpoint == "/retitle_chapters" else "chapters_json"
+        with pytest.raises(AppError, match=f"^{name} is nested too deeply to be read$"):
+            client.predict(app.job_id, *args, api_name=endpoint)
+    with pytest.raises(AppError) as raised:
+        client.predict(handle_file(str(app.media)), "x" * 1000, "local", 0, api_name="/chapter_video")
+    assert str(raised.value).startswith("unknown language 'xxxx") and len(str(raised.value)) < 80
+    with pytest.raises(AppError) as raised:
+        client.predict(app.job_id, chapters((0, "a"), ("y" * 1000, "b")), api_name="/validate_chapters")
+    assert str(raised.value).startswith("row 2: 'yyy") and len(str(raised.value)) < 120
 
 
 def test_another_user_cannot_edit(app):
@@ -131,8 +210,8 @@ def test_table_edits():
     assert rows == [["00:00", "A"], ["00:40", "B"], ["01:20", "C"]]
     assert editing.merge_with_next(rows, 0, 115) == [["00:00", "A"], ["01:20", "C"]]
     assert editing.delete_row(rows, 2, 115) == [["00:00", "A"], ["00:40", "B"]]
-    split = editing.split_at(rows, 60, 115, None)
-    assert [r[0] for r in split] == ["00:00", "00:40", "01:00", "01:20"]
+    added = editing.add_at(rows, 60, 115, None)  # inside a chapter: splits it
+    assert [r[0] for r in added] == ["00:00", "00:40", "01:00", "01:20"]
     with pytest.raises(ChapterError, match="already a chapter"):
         editing.add_at(rows, 40.2, 115, None)
     with pytest.raises(ChapterError, match="row 2"):
@@ -149,7 +228,10 @@ def test_results_of_a_draft_show_the_chapters_and_why_they_are_not_youtube_ready
     app.services.store.add_chapter_version(short.id, [{"start": 0.0, "title": "Only one"}], author="alice",
                                            base_version=version)
     try:
-        _, youtube, notes, transcript, files = results_values(app.services, Requester("alice"), short, "en")
+        video, timeline, youtube, notes, transcript, files = results_values(
+            app.services, Requester("alice"), short, "en", "player")
+        assert Path(video).name == "talk.mp4"  # the player's download is named after the title, not the id
+        assert "Only one" in timeline
         assert youtube == "00:00 Only one\n"
         assert "at least 3 chapters" in notes
         assert "spaghetti" in transcript
@@ -166,8 +248,18 @@ def test_the_results_panel_reads_the_transcript_once(app, monkeypatch):
     loads = []
     real_load = Transcript.load
     monkeypatch.setattr(Transcript, "load", lambda path: loads.append(path) or real_load(path))
-    _, _, _, transcript, files = results_values(app.services, Requester("alice"),
-                                                app.services.store.get_job(app.job_id), "en")
+    _, _, _, _, transcript, files = results_values(app.services, Requester("alice"),
+                                                   app.services.store.get_job(app.job_id), "en", "player")
     assert "spaghetti" in transcript
     assert {Path(f).suffix for f in files} >= {".srt", ".vtt", ".txt", ".json"}
     assert len(loads) == 1
+
+
+def test_the_editor_exports_the_saved_version_named_after_the_title(app):
+    import gradio as gr
+
+    current = {"job_id": app.job_id, "base_version": None, "duration": DURATION}
+    exported = Path(app.handler("export_saved")("chapters_vtt", current, gr.Request(username=ALICE[0])))
+    assert exported.name == "talk.chapters.vtt"
+    assert "WEBVTT" in exported.read_text(encoding="utf-8")
+    assert app.handler("export_saved")("srt", current, gr.Request(username=BOB[0])) == gr.skip()  # not Bob's

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 from chaptan.chapters import ChapterOptions, generate_chapters
-from chaptan.chapters.formats import parse_timestamp
 from chaptan.chapters.llm import LLMChapterer, LLMFailure, retitle, split_windows
 from chaptan.chapters.model import Chapter
 from chaptan.config import Settings
 from chaptan.llm import make_chat_model
+from chaptan.timecode import parse_timestamp
 from chaptan.transcript import Segment, Transcript
 
 if TYPE_CHECKING:

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from media_factory import SAMPLE_RATE, bad_file, short_speech, talk_video, write_audio, write_video
+from media_factory import (
+    SAMPLE_RATE,
+    bad_file,
+    declare_duration,
+    long_video,
+    short_speech,
+    talk_video,
+    write_audio,
+    write_video,
+)
 
 from chaptan.chapters.model import Chapter
 from chaptan.errors import ChaptanError, MediaError
-from chaptan.media import decode_audio, embed_chapters, iter_audio_chunks, probe, read_chapters
+from chaptan.media import decode_audio, embed_chapters, ffmpeg_exe, iter_audio_chunks, probe, read_chapters
 from chaptan.tts import default_voice, list_voices
 
 
@@ -108,6 +118,14 @@ def test_audio_ending_before_the_video_is_not_truncation(tmp_path, speech, suffi
     assert info.duration == pytest.approx(20, abs=1) and info.has_audio
 
 
+def test_a_declared_duration_is_checked_against_the_media(tmp_path, speech):
+    # 11 s of picture, a few seconds of speech, and a header claiming 100,000 hours.
+    path = declare_duration(write_video(tmp_path / "claims.mkv", speech, seconds=11), 100_000 * 3600)
+    assert probe(path).duration == pytest.approx(11, abs=0.5)
+    audio = decode_audio(path)  # sized from the duration: 100,000 hours would not fit in memory
+    assert audio.shape[0] / 16000 == pytest.approx(speech.shape[0] / SAMPLE_RATE, abs=0.1)
+
+
 def test_video_without_audio_is_fine_when_audio_is_not_needed(tmp_path_factory):
     info = probe(bad_file(tmp_path_factory, "silent"), need_audio=False)
     assert info.has_video and not info.has_audio
@@ -119,7 +137,8 @@ CHAPTERS = [Chapter(0.0, 37.0, "Cooking pasta"), Chapter(37.0, 74.0, "The solar 
 
 def _codecs(path: Path) -> list[tuple[str, str]]:
     with av.open(str(path)) as container:
-        return [(s.type, s.codec_context.name) for s in container.streams]
+        # MP4 adds a data track of chapter titles, which has no codec.
+        return [(s.type, s.codec_context.name) for s in container.streams if s.type != "data"]
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
@@ -135,6 +154,49 @@ def test_embed_copies_streams_and_adds_chapters(talk, tmp_path, suffix):
         first_a = [bytes(p) for p, _ in zip(a.demux(a.streams.audio[0]), range(20))]
         first_b = [bytes(p) for p, _ in zip(b.demux(b.streams.audio[0]), range(20))]
     assert first_a == first_b
+
+
+def _chapters_read_back(path: Path) -> tuple[list[tuple[float, float, str]], list[int]]:
+    """The chapters as the bundled ffmpeg binary reads them (an FFMETADATA dump, apart from PyAV),
+    and the sample count of each data track (MP4 keeps its QuickTime chapter track there)."""
+    dump = subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(path),
+                           "-f", "ffmetadata", "-"], capture_output=True, text=True, check=True).stdout
+    chapters = []
+    for block in dump.split("[CHAPTER]")[1:]:
+        fields = dict(line.split("=", 1) for line in block.strip().splitlines())
+        num, den = map(int, fields["TIMEBASE"].split("/"))
+        chapters.append((int(fields["START"]) * num / den, int(fields["END"]) * num / den, fields["title"]))
+    with av.open(str(path)) as container:
+        tracks = [s.frames for s in container.streams.data]
+    return chapters, tracks
+
+
+def _minutes(lengths: list[int], end: float) -> list[Chapter]:
+    starts = [sum(lengths[:i]) * 60.0 for i in range(len(lengths))]
+    return [Chapter(a, b, f"{n} minutes from {a / 60:g}")
+            for a, b, n in zip(starts, starts[1:] + [end], lengths)]
+
+
+def test_an_hour_of_chapters_of_1_to_30_minutes_reads_back_exactly(tmp_path):
+    hour_video = long_video(tmp_path / "hour.mp4", 3600)
+    # Long chapters between short ones: a chapter dropped from the middle of an MP4's chapter track
+    # shifts every later title.
+    chapters = _minutes([1, 20, 3, 30, 6], 3600.0)
+    out = embed_chapters(hour_video, chapters, tmp_path / "out.mp4")
+    found, tracks = _chapters_read_back(out)
+    assert found == [(c.start, c.end, c.title) for c in chapters]
+    assert tracks == [len(chapters)]
+
+
+def test_a_29_97_fps_video_keeps_chapters_of_10_and_14_minutes_even_when_chaptered_twice(tmp_path):
+    video = long_video(tmp_path / "ntsc.mp4", 1500, fps="30000/1001", audio_rate=44100)
+    first = embed_chapters(video, _minutes([1, 10, 14], 1500.0), tmp_path / "first.mp4")
+    chapters = _minutes([2, 13, 10], 1500.0)
+    out = embed_chapters(first, chapters, tmp_path / "second.mp4")
+    found, tracks = _chapters_read_back(out)
+    assert found == [(c.start, c.end, c.title) for c in chapters]
+    # The first copy's chapter track is not carried over beside the new one.
+    assert tracks == [len(chapters)]
 
 
 def test_embed_refuses_bad_targets(talk, tmp_path):

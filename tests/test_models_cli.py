@@ -34,6 +34,14 @@ def fake_whisper(folder: Path) -> Path:
     return folder
 
 
+def fake_cached_whisper(cache: Path, repo: str) -> Path:
+    """A model as huggingface_hub caches it: a snapshot folder and the ref that names it."""
+    folder = cache / f"models--{repo.replace('/', '--')}"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text("abc")
+    return fake_whisper(folder / "snapshots" / "abc")
+
+
 def whisper_lines(out: str) -> list[str]:
     return out.split("\n\n")[0].splitlines()[1:]
 
@@ -42,7 +50,7 @@ def test_list_shows_bundled_local_and_cached_models_and_voices(models_dir, tmp_p
     mine = fake_whisper(models_dir / "whisper" / "my-finetune")
     (models_dir / "whisper" / "half-copied").mkdir()  # no model.bin: the app skips it, so must `list`
     cache = tmp_path / "hf-cache"
-    cached = fake_whisper(cache / "models--Systran--faster-whisper-large-v3" / "snapshots" / "abc")
+    cached = fake_cached_whisper(cache, "Systran/faster-whisper-large-v3")
     (models_dir / "voices" / "de_DE-thorsten-medium.onnx").write_bytes(b"\0")
     (models_dir / "voices" / "de_DE-thorsten-medium.onnx.json").write_text(
         json.dumps({"language": {"code": "de_DE"}, "audio": {"sample_rate": 22050}}))
@@ -85,7 +93,7 @@ def test_chaptan_whisper_model_picks_one_bundled_model(models_dir, monkeypatch, 
 
 def test_list_marks_the_model_chaptan_whisper_model_names(models_dir, tmp_path, monkeypatch, capsys):
     fake_whisper(models_dir / "whisper" / "a-first")
-    fake_whisper(tmp_path / "hf-cache" / "models--Systran--faster-whisper-small" / "snapshots" / "abc")
+    fake_cached_whisper(tmp_path / "hf-cache", "Systran/faster-whisper-small")
     monkeypatch.setenv("CHAPTAN_WHISPER_MODEL", "small")
     assert main(["models", "list"]) == 0
     marked = [row for row in whisper_lines(capsys.readouterr().out) if row.split()[0] == "*"]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,15 +14,18 @@ import pytest
 from media_factory import talk_video
 from scoring import word_error_rate
 
-from chaptan import bundled_model
+from chaptan import bundled_model, media
 from chaptan.chapters.formats import CHAPTER_FORMATS, render
 from chaptan.config import Settings
 from chaptan.errors import ChaptanError
 from chaptan.media import decode_audio
 from chaptan.pipeline import process_media
+from chaptan.storage import ArtifactStore
+from chaptan.store import Store
 from chaptan.transcribe import (
     MAX_SEGMENT_SECONDS,
     WhisperTranscriber,
+    _sentences,
     _split,
     _Spoken,
     drop_hallucinations,
@@ -28,8 +35,10 @@ from chaptan.transcribe import (
 )
 from chaptan.transcript import TRANSCRIPT_FORMATS, Segment, Transcript, Word
 from chaptan.ui.i18n import translate
+from chaptan.videos import Requester, VideoLibrary
 
-JFK = Path(__file__).parents[2] / "shared" / "media" / "jfk.flac"
+ROOT = Path(__file__).parents[1]
+JFK = ROOT.parent / "shared" / "media" / "jfk.flac"
 JFK_TEXT = "And so my fellow Americans, ask not what your country can do for you, " \
            "ask what you can do for your country."
 # Words of each topic that tiny.en gets right and that the other topics never use.
@@ -57,17 +66,69 @@ def talk(tmp_path_factory):
     return talk_video(tmp_path_factory)
 
 
+class Probes:
+    """Counts the media probes made while it is installed: every probe of a file with audio reads
+    its first and last packets (media._check_audio_readable), whichever module called it."""
+
+    def __init__(self, patch: pytest.MonkeyPatch):
+        self.count = 0
+        real = media._check_audio_readable
+
+        def counted(*args):
+            self.count += 1
+            return real(*args)
+
+        patch.setattr(media, "_check_audio_readable", counted)
+
+
+class Decodes:
+    """The BatchedInferencePipeline objects that decoded while it is installed, one per call."""
+
+    def __init__(self, patch: pytest.MonkeyPatch):
+        from faster_whisper import BatchedInferencePipeline
+
+        self.pipelines: list[object] = []
+        real = BatchedInferencePipeline.transcribe
+
+        def recorded(pipeline, *args, **kwargs):
+            self.pipelines.append(pipeline)
+            return real(pipeline, *args, **kwargs)
+
+        patch.setattr(BatchedInferencePipeline, "transcribe", recorded)
+
+
 @pytest.fixture(scope="module")
 def processed(talk, settings):
-    """One real pipeline run over the three-topic video, shared by the tests below."""
+    """One real pipeline run over the three-topic video, shared by the tests below, with the media
+    probes it made."""
     calls: list[tuple[float, str]] = []
-    transcript, result = process_media(talk.path, settings=settings, generator="local",
-                                       progress=lambda f, s: calls.append((f, s)))
-    return transcript, result, calls
+    with pytest.MonkeyPatch.context() as patch:
+        probes = Probes(patch)
+        transcript, result = process_media(talk.path, settings=settings, generator="local",
+                                           progress=lambda f, s: calls.append((f, s)))
+    return transcript, result, calls, probes.count
+
+
+def test_the_pipeline_probes_its_media_once(processed):
+    assert processed[3] == 1
+
+
+@pytest.mark.skipif(not JFK.is_file(), reason="../shared/media/jfk.flac is not there")
+def test_an_uploaded_job_probes_its_media_once(transcriber, tmp_path, monkeypatch):
+    """The upload is probed when it is submitted (a bad file is refused at once); the job then
+    transcribes and chapters it without probing it again."""
+    library = VideoLibrary(Settings(data_dir=tmp_path, models_dir=tmp_path / "models", device="cpu"),
+                           Store(tmp_path / "chaptan.json"), ArtifactStore(tmp_path), transcriber=transcriber)
+    upload = shutil.copy(JFK, tmp_path / "jfk.flac")
+    probes = Probes(monkeypatch)
+    job = library.submit(Requester("alice"), Path(upload), language="en", generator="local")
+    library.process(job, lambda fraction, stage: None)
+    assert "ask not what your country" in library.transcript(job).text.lower()
+    assert probes.count == 1
 
 
 def test_transcript_has_the_spoken_words(processed, talk):
-    transcript, _, _ = processed
+    transcript, _, _, _ = processed
     assert transcript.language == "en"
     assert transcript.duration == pytest.approx(talk.duration, abs=1.0)
     for topic_start, words in zip(talk.topic_starts, TOPIC_WORDS):
@@ -79,7 +140,7 @@ def test_transcript_has_the_spoken_words(processed, talk):
 
 
 def test_segments_are_short_ordered_and_timed(processed):
-    transcript, _, _ = processed
+    transcript, _, _, _ = processed
     segments = transcript.segments
     assert len(segments) >= 15
     assert all(s.end - s.start <= MAX_SEGMENT_SECONDS + 0.01 for s in segments)
@@ -90,7 +151,7 @@ def test_segments_are_short_ordered_and_timed(processed):
 
 
 def test_chapters_start_at_the_topic_changes(processed, talk):
-    _, result, _ = processed
+    _, result, _, _ = processed
     assert result.generator == "local"
     starts = [c.start for c in result.chapters]
     assert len(starts) == len(talk.topic_starts)
@@ -99,7 +160,7 @@ def test_chapters_start_at_the_topic_changes(processed, talk):
 
 
 def test_progress_goes_through_the_stages_and_only_forwards(processed):
-    _, _, calls = processed
+    _, _, calls, _ = processed
     fractions = [f for f, _ in calls]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
     stages = [s for _, s in calls]
@@ -109,7 +170,7 @@ def test_progress_goes_through_the_stages_and_only_forwards(processed):
 
 
 def test_all_formats_render(processed):
-    transcript, result, _ = processed
+    transcript, result, _, _ = processed
     for fmt, renderer in TRANSCRIPT_FORMATS.items():
         assert "garlic" in renderer(transcript).lower(), fmt
     assert Transcript.from_dict(transcript.to_dict(words=True)) == transcript
@@ -128,18 +189,47 @@ def test_jfk_word_error_rate(transcriber):
     assert word_error_rate(JFK_TEXT, transcript.text) < 0.15, transcript.text
 
 
-def test_short_windows_give_the_same_text(talk, settings):
-    """Windowing (used to bound memory on long inputs) cuts in pauses and keeps times absolute."""
+def test_short_windows_give_the_same_text(talk, settings, monkeypatch):
+    """Windowing (used to bound memory on long inputs) cuts in pauses and keeps times absolute.
+    Each window is decoded in batches on the CPU too, by one pipeline object for the model."""
     audio = decode_audio(talk.path)
     fractions: list[float] = []
+    decodes = Decodes(monkeypatch)
     windowed = WhisperTranscriber(settings=settings, window_seconds=40).transcribe(
         audio, progress=lambda f, s: fractions.append(f))
+    assert len(decodes.pipelines) >= 3 and len(set(map(id, decodes.pipelines))) == 1
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert windowed.duration == pytest.approx(audio.shape[0] / 16000)
     for words in TOPIC_WORDS:
         assert set(words) <= set(_words(windowed.text))
     starts = [s.start for s in windowed.segments]
     assert starts == sorted(starts) and starts[-1] > 90
+
+
+WARM_UP = """
+import sys
+from faster_whisper.vad import get_vad_model
+from chaptan.chapters import embedding
+from chaptan.config import Settings
+from chaptan.pipeline import warm_up
+from chaptan.transcribe import _MODELS, WhisperTranscriber
+transcriber = WhisperTranscriber(settings=Settings(models_dir=sys.argv[1], device="cpu"))
+thread = warm_up(transcriber)
+assert thread.daemon
+thread.join()
+print(sorted(path == transcriber.english_path for path, _, _ in _MODELS),
+      embedding._encoder.cache_info().currsize, get_vad_model.cache_info().currsize)
+"""
+
+
+def test_warm_up_loads_the_models_in_the_background(settings):
+    """What the app starts with (in a fresh process, as the app is): both Whisper models, the
+    voice activity detector and the sentence encoder, loaded off the request path, so the first
+    job and the first voice question do not wait for them."""
+    done = subprocess.run([sys.executable, "-c", WARM_UP, str(settings.models_dir)], capture_output=True,
+                          text=True, env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[-2] == "[False, True] 1 1", done.stdout
 
 
 def test_device_and_cache(transcriber, settings):
@@ -223,6 +313,17 @@ def test_long_segments_split_at_sentence_ends():
     assert [p.segment.text.split()[-1] for p in pieces] == ["w9.", "w19.", "w29"]
     assert all(p.segment.end - p.segment.start <= 12.0 for p in pieces)
     assert sum(len(p.segment.words) for p in pieces) == 30
+
+
+def test_segments_are_cut_at_sentence_ends():
+    """A batched decode's segment is a whole speech chunk; the transcript has one per sentence."""
+    words = [(0.0, 0.5, " Boil"), (0.5, 1.0, " water."), (1.2, 1.6, " Add"), (1.6, 2.0, " salt!"),
+             (2.5, 3.0, " 塩を入れます。"), (3.0, 3.5, " Stir")]
+    pieces = _sentences(_spoken(words))
+    assert [p.segment.text for p in pieces] == ["Boil water.", "Add salt!", "塩を入れます。", "Stir"]
+    assert [(p.segment.start, p.segment.end) for p in pieces] == [(0.0, 1.0), (1.2, 2.0), (2.5, 3.0),
+                                                                  (3.0, 3.5)]
+    assert _sentences(_spoken(words[:2])) == [_spoken(words[:2])]
 
 
 def test_long_segments_without_punctuation_split_at_pauses():

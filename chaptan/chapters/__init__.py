@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from ..config import Settings
-from ..errors import ChaptanError
+from ..config import GENERATORS, Settings
+from ..errors import ChaptanError, quoted
 from ..messages import Message
 from ..transcript import Transcript
 from .local import LocalChapterer, title_for_span
@@ -16,7 +16,6 @@ __all__ = ["Chapter", "ChapterOptions", "ChapterResult", "Chapterer", "Proposal"
            "generate_chapters", "validate"]
 
 log = logging.getLogger(__name__)
-GENERATORS = ("auto", "local", "llm")
 
 
 def generate_chapters(transcript: Transcript, options: ChapterOptions | None = None,
@@ -26,7 +25,9 @@ def generate_chapters(transcript: Transcript, options: ChapterOptions | None = N
     options = options or ChapterOptions()
     settings = settings or Settings.from_env()
     if generator not in GENERATORS:
-        raise ChaptanError("unknown generator {generator!r}; choose auto, local or llm", generator=generator)
+        raise ChaptanError("unknown generator {generator}; choose {choices} or {last}",
+                           generator=quoted(generator),
+                           choices=", ".join(GENERATORS[:-1]), last=GENERATORS[-1])
     if options.max_chapters and options.max_chapters < 3:
         raise ChaptanError("YouTube needs at least 3 chapters: max chapters must be 0 (no limit) or 3+")
     warnings: list[str] = []

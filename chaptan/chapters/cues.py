@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .text import SENTENCE_END, STOPWORDS
+from ..text import SENTENCE_END, STOPWORDS
 
 WEIGHTS_FILE = Path(__file__).with_name("cue_weights.json")
 # The neighbours whose wording is read, as feature prefixes: the segment before, at and after.

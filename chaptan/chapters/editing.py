@@ -1,30 +1,31 @@
 """Chapter-table edits for the editor: rows of (start text, title) in, rows out. No UI here.
 
 The table holds what the person typed, so a malformed time is reported with its row instead of
-being dropped; `to_chapters` is the one place a table becomes Chapter objects.
+being dropped. A table becomes Chapter objects in `table_chapters` (the rows' own order, for
+messages that name a row) or `to_chapters` (time order, as chapters are saved).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..errors import ChapterError
+from ..errors import ChapterError, quoted
+from ..timecode import parse_timestamp, timestamp
 from ..transcript import Transcript
-from .formats import parse_timestamp, youtube_timestamp
 from .model import Chapter
-from .rules import clip_title
+from .rules import clip_title, time_order
 
 Row = list  # [start text, title]
 
 
 def parse_clock(text: object) -> float | None:
     """'1:02:03', '2:05', '2:05.5' or plain seconds -> seconds; None when it is not a time."""
-    seconds = parse_timestamp(text.strip() if isinstance(text, str) else text)
+    seconds = parse_timestamp(text)
     return seconds if seconds is not None and seconds >= 0 else None
 
 
 def rows_from_chapters(chapters: Sequence[Chapter]) -> list[Row]:
-    return [[youtube_timestamp(c.start), c.title] for c in chapters]
+    return [[timestamp(c.start), c.title] for c in chapters]
 
 
 def parse_rows(rows: Sequence[Sequence]) -> list[tuple[float, str]]:
@@ -37,17 +38,25 @@ def parse_rows(rows: Sequence[Sequence]) -> list[tuple[float, str]]:
             continue
         start = parse_clock(start_text)
         if start is None:
-            raise ChapterError("row {row}: {text!r} is not a time; write m:ss or h:mm:ss", row=i + 1,
-                               text=start_text)
+            raise ChapterError("row {row}: {text} is not a time; write m:ss or h:mm:ss", row=i + 1,
+                               text=quoted(start_text))
         out.append((start, title))
     return out
 
 
+def table_chapters(rows: Sequence[Sequence], duration: float) -> list[Chapter]:
+    """A chapter per non-empty row, in the table's order (so rule messages name the rows the person
+    sees), each ending where the next chapter in time starts, the last at `duration`."""
+    starts = [Chapter(start, start, title) for start, title in parse_rows(rows)]
+    in_time = time_order(starts)
+    ends = {i: starts[j].start for i, j in zip(in_time, in_time[1:])}
+    last = max(duration, starts[in_time[-1]].start) if starts else duration
+    return [Chapter(c.start, ends.get(i, last), c.title) for i, c in enumerate(starts)]
+
+
 def to_chapters(rows: Sequence[Sequence], duration: float) -> list[Chapter]:
-    """Chapters sorted by time, each ending where the next starts (the last at `duration`)."""
-    parsed = sorted(parse_rows(rows), key=lambda r: r[0])
-    ends = [s for s, _ in parsed[1:]] + [max(duration, parsed[-1][0] if parsed else 0.0)]
-    return [Chapter(start, end, title) for (start, title), end in zip(parsed, ends)]
+    """The table's chapters sorted by time, as they are saved and exported."""
+    return sorted(table_chapters(rows, duration), key=lambda c: c.start)
 
 
 def sort_rows(rows: Sequence[Sequence], duration: float) -> list[Row]:
@@ -60,7 +69,7 @@ def add_at(rows: Sequence[Sequence], at: float, duration: float, transcript: Tra
     other chapter has."""
     chapters = to_chapters(rows, duration)
     if any(abs(c.start - at) < 0.5 for c in chapters):
-        raise ChapterError("there is already a chapter at {time}", time=youtube_timestamp(at))
+        raise ChapterError("there is already a chapter at {time}", time=timestamp(at))
     following = [c.start for c in chapters if c.start > at]
     end = following[0] if following else duration
     others = [c.title for c in chapters]
@@ -70,29 +79,23 @@ def add_at(rows: Sequence[Sequence], at: float, duration: float, transcript: Tra
 
 
 def delete_row(rows: Sequence[Sequence], index: int, duration: float) -> list[Row]:
-    chapters = to_chapters(rows, duration)
+    """Without the table's row `index` (0-based, as the table selects); the rest sorted by time."""
+    chapters = table_chapters(rows, duration)
     _check_index(chapters, index)
     del chapters[index]
-    return rows_from_chapters(chapters)
+    return rows_from_chapters(sorted(chapters, key=lambda c: c.start))
 
 
 def merge_with_next(rows: Sequence[Sequence], index: int, duration: float) -> list[Row]:
-    """Chapter `index` absorbs the one after it and keeps its own title."""
-    chapters = to_chapters(rows, duration)
+    """The table's row `index` absorbs the chapter after it in time and keeps its own title."""
+    chapters = table_chapters(rows, duration)
     _check_index(chapters, index)
-    if index + 1 >= len(chapters):
+    in_time = time_order(chapters)
+    rank = in_time.index(index)
+    if rank + 1 >= len(in_time):
         raise ChapterError("the last chapter has no next chapter to merge with")
-    del chapters[index + 1]
-    return rows_from_chapters(chapters)
-
-
-def split_at(rows: Sequence[Sequence], at: float, duration: float, transcript: Transcript | None,
-             titler=None) -> list[Row]:
-    """Split the chapter playing at `at` in two; the second half gets a title of its own."""
-    chapters = to_chapters(rows, duration)
-    if not any(c.start < at < c.end for c in chapters):
-        raise ChapterError("no chapter is playing at {time} to split", time=youtube_timestamp(at))
-    return add_at(rows, at, duration, transcript, titler)
+    absorbed = in_time[rank + 1]
+    return rows_from_chapters([chapters[i] for i in in_time if i != absorbed])
 
 
 def _check_index(chapters: list[Chapter], index: int) -> None:

@@ -3,45 +3,16 @@
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ChapterError
-from ..transcript import clock
+from ..timecode import clock, parse_timestamp, timestamp
 from .model import Chapter, ChapterResult
 
 
-def youtube_timestamp(seconds: float) -> str:
-    """'04:05' under an hour, 'H:MM:SS' past it (YouTube's description syntax)."""
-    whole = int(seconds)
-    h, rem = divmod(whole, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
-def parse_timestamp(value: object) -> float | None:
-    """Seconds from a number or an 'ss', 'm:ss' or 'h:mm:ss' string (brackets and fractions
-    allowed); None for anything else, including NaN and infinities."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        seconds = float(value)
-        return seconds if math.isfinite(seconds) else None
-    if not isinstance(value, str):
-        return None
-    match = re.fullmatch(r"\[?\s*(?:(?:(\d+):)?(\d+):)?(\d+(?:\.\d+)?)\s*\]?", value.strip())
-    if not match:
-        return None
-    hours, minutes, seconds = (float(part) if part else 0.0 for part in match.groups())
-    if (match.group(2) and seconds >= 60) or (match.group(1) and minutes >= 60):
-        return None
-    return hours * 3600 + minutes * 60 + seconds
-
-
 def to_youtube(chapters: Sequence[Chapter]) -> str:
-    return "".join(f"{youtube_timestamp(c.start)} {c.title}\n" for c in chapters)
+    return "".join(f"{timestamp(c.start)} {c.title}\n" for c in chapters)
 
 
 def to_json(result: ChapterResult) -> str:
@@ -91,11 +62,11 @@ def chapters_from_dict(data: object, duration: float | None = None) -> list[Chap
     for i, item in enumerate(items):
         if not isinstance(item, dict) or "start" not in item or "title" not in item:
             raise ChapterError("chapter {number} needs a start and a title", number=i + 1)
-        try:
-            start = float(item["start"])
-            end = float(item["end"]) if item.get("end") is not None else None
-        except (TypeError, ValueError):
-            raise ChapterError("chapter {number} has a non-numeric time", number=i + 1) from None
+        start = parse_timestamp(item["start"])
+        end = parse_timestamp(item["end"]) if item.get("end") is not None else None
+        if start is None or (end is None and item.get("end") is not None):
+            raise ChapterError("chapter {number} has a time that is not a number of seconds or m:ss",
+                               number=i + 1)
         rows.append((start, end, str(item["title"])))
     rows.sort(key=lambda r: r[0])
     chapters = []
@@ -113,6 +84,9 @@ def load_chapters(path: str | Path, duration: float | None = None) -> list[Chapt
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ChapterError("chapters file not found: {file}", file=path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON errors among them
         raise ChapterError("cannot read chapters file {file}: {reason}", file=path, reason=exc) from None
+    except RecursionError:
+        raise ChapterError("chapters file {file} is nested too deeply to be a chapter list",
+                           file=path) from None
     return chapters_from_dict(data, duration)

@@ -24,8 +24,9 @@ from ..config import Settings
 from ..errors import ChaptanError
 from ..llm import language_name, make_chat_model
 from ..messages import Message
-from ..transcript import Segment, Transcript, clock
-from .formats import parse_timestamp
+from ..text import estimate_tokens
+from ..timecode import clock, parse_timestamp
+from ..transcript import Segment, Transcript
 from .model import Chapter, ChapterOptions, Proposal
 from .rules import MAX_TITLE_CHARS, clip_title
 
@@ -139,13 +140,6 @@ def split_windows(transcript: Transcript, budget: float = WINDOW_TOKENS) -> list
         windows.append(Window(tuple(seg for seg, _ in group), "\n".join(line for _, line in group),
                               0.0 if i == 0 else max(first - 1.0, 0.0), end))
     return windows
-
-
-def estimate_tokens(text: str) -> float:
-    """Roughly what a tokenizer makes of `text`: about four ASCII characters a token, while
-    Japanese, Chinese and other non-Latin text costs about a token a character."""
-    wide = sum(1 for ch in text if ord(ch) > 127)
-    return (len(text) - wide) / 4 + wide
 
 
 def _accept(items: list[dict], window: Window, taken: set[float]) -> list[Proposal]:

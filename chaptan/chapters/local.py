@@ -20,12 +20,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..text import CJK_SENTENCE_SPACE, SENTENCE_END, is_cjk, topic_terms
 from ..transcript import Segment, Transcript
 from . import embedding
 from .count import CountModel, shipped_count
 from .cues import CueModel, shipped_model
 from .model import ChapterOptions, Proposal
-from .text import CJK_SENTENCE_SPACE, SENTENCE_END, is_cjk, topic_terms
 from .titles import title_for_span
 from .windows import window_sums
 

@@ -125,45 +125,63 @@ def _distinct(titles: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Violation:
-    row: int  # 0-based index in the table; -1 for the table as a whole
+    row: int | None  # the row as people count it: 1 is the first row shown; None for the list as a whole
     message: Message
+
+
+def time_order(chapters: Sequence[Chapter]) -> list[int]:
+    """The indices of `chapters` by start time; rows starting together keep their order."""
+    return sorted(range(len(chapters)), key=lambda i: (chapters[i].start, i))
 
 
 def validate(chapters: Sequence[Chapter], duration: float,
              min_seconds: float = YOUTUBE_MIN_SECONDS) -> list[Violation]:
-    """Every way `chapters` breaks YouTube's rules, each with the row and the reason."""
-    problems: list[Violation] = []
+    """Every way `chapters` breaks YouTube's rules, each with its row and the reason.
+
+    The chapters are taken in the order the person wrote them (the editor's rows, a list sent to
+    the API), so a message names the row they see; a chapter lasts until the next one in time."""
     if not chapters:
-        return [Violation(-1, Message("there are no chapters"))]
-    if chapters[0].start != 0:
-        problems.append(Violation(0, Message("the first chapter must start at 0:00")))
+        return [Violation(None, Message("there are no chapters"))]
+    problems: list[Violation] = []
+    in_time = time_order(chapters)
+    earliest = in_time[0]
+    if chapters[earliest].start != 0:
+        problems.append(Violation(earliest + 1, Message("the first chapter must start at 0:00")))
     if len(chapters) < MIN_CHAPTERS:
         too_few = Message("YouTube needs at least {least} chapters, this list has {count}",
                           least=MIN_CHAPTERS, count=len(chapters))
-        problems.append(Violation(-1, too_few))
-    seen: dict[str, int] = {}
+        problems.append(Violation(None, too_few))
+    later_starts = {i: next((chapters[j].start for j in in_time[rank + 1:]
+                             if chapters[j].start > chapters[i].start), duration)
+                    for rank, i in enumerate(in_time)}
+    first_at: dict[float, int] = {}
+    titles: dict[str, int] = {}
     for i, ch in enumerate(chapters):
         row = i + 1
-        if i and ch.start <= chapters[i - 1].start:
-            problems.append(Violation(i, Message("row {row} starts before or with the chapter above it",
-                                                 row=row)))
-        end = chapters[i + 1].start if i + 1 < len(chapters) else duration
-        if end - ch.start < min_seconds and not (i and ch.start <= chapters[i - 1].start):
-            problems.append(Violation(i, Message("row {row} lasts {length:.0f} s; "
-                                                 "chapters need at least {least:g} s",
-                                                 row=row, length=max(end - ch.start, 0), least=min_seconds)))
+        twin = first_at.setdefault(ch.start, row)
+        if twin != row:
+            problems.append(Violation(row, Message("row {row} starts at the same time as row {other}",
+                                                   row=row, other=twin)))
+        elif i and ch.start < chapters[i - 1].start:
+            problems.append(Violation(row, Message("row {row} starts before row {above} above it: "
+                                                   "the chapters are out of order", row=row, above=row - 1)))
+        length = later_starts[i] - ch.start
         if ch.start >= duration > 0:
-            problems.append(Violation(i, Message("row {row} starts after the end of the video", row=row)))
+            problems.append(Violation(row, Message("row {row} starts after the end of the video", row=row)))
+        elif twin == row and length < min_seconds:
+            problems.append(Violation(row, Message("row {row} lasts {length:.0f} s; "
+                                                   "chapters need at least {least:g} s",
+                                                   row=row, length=max(length, 0), least=min_seconds)))
         title = ch.title.strip()
         if not title:
-            problems.append(Violation(i, Message("row {row} has no title", row=row)))
+            problems.append(Violation(row, Message("row {row} has no title", row=row)))
         elif len(title) > MAX_TITLE_CHARS:
-            problems.append(Violation(i, Message("row {row} title has {count} characters; "
-                                                 "the limit is {limit}",
-                                                 row=row, count=len(title), limit=MAX_TITLE_CHARS)))
+            problems.append(Violation(row, Message("row {row} title has {count} characters; "
+                                                   "the limit is {limit}",
+                                                   row=row, count=len(title), limit=MAX_TITLE_CHARS)))
         key = title.casefold()
-        if title and key in seen:
-            problems.append(Violation(i, Message("row {row} has the same title as row {other}", row=row,
-                                                 other=seen[key] + 1)))
-        seen.setdefault(key, i)
+        if title and key in titles:
+            problems.append(Violation(row, Message("row {row} has the same title as row {other}", row=row,
+                                                   other=titles[key])))
+        titles.setdefault(key, row)
     return problems

@@ -19,8 +19,8 @@ from functools import cache, lru_cache
 
 import numpy as np
 
+from ..text import KANA, STOPWORDS, is_cjk, stem, words
 from ..transcript import Transcript
-from .text import KANA, STOPWORDS, is_cjk, stem, words
 
 TITLE_CHARS = 60
 # What creators call the opening, per language; and the words that open a talk with a greeting.

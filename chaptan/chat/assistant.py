@@ -9,7 +9,6 @@ the data: the passage that best matches the question, with its time, or the user
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -19,16 +18,17 @@ from pathlib import Path
 import numpy as np
 import openai
 
-from ..chapters.formats import youtube_timestamp
 from ..chapters.model import Chapter
 from ..config import Settings
 from ..errors import ChaptanError
 from ..llm import language_name, make_chat_model
-from ..media import SAMPLE_RATE, decode_audio, probe
+from ..media import SAMPLE_RATE, decode_audio
 from ..messages import Message, render
 from ..store import Job, Store
-from ..transcribe import SpeechToText, WhisperTranscriber
-from ..tts import Voice, VoiceRegistry, language_code
+from ..text import script_language
+from ..timecode import timestamp as format_timestamp
+from ..transcribe import SpeechRecognizer
+from ..tts import TextToSpeech, VoiceRegistry
 from ..videos import Requester, VideoLibrary
 from .memory import ConversationMemory
 from .retrieval import Passage, TranscriptIndex, chapter_at
@@ -44,19 +44,6 @@ DEFAULT_PERSONA = (
 CONTEXT_PASSAGES = 4  # passages given to the LLM: enough for follow-ups, little enough to stay focused
 OFFLINE_ALSO = 2  # further matching moments the offline answer points to after the best one
 INDEX_CACHE = 16  # transcripts kept indexed: the videos being talked about right now
-# Recordings up to this long are heard with greedy decoding and no timestamps: for a spoken question
-# that hears the same words as the transcription path's beam search with word timings, in about a
-# third of the time (benchmarks/voice_latency.py). Longer ones take the windowed transcription path.
-QUICK_HEARING_SECONDS = 60.0
-
-_KANA = re.compile(r"[\u3040-\u30ff\uff66-\uff9f]")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-# A sentence ends at . ! ? followed by a space (so 3.5 and [12:34] stay whole), right after a
-# CJK full stop, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
-CITATION = re.compile(r"\[(?:(\d+):)?(\d{1,2}):(\d{2})\]")  # [mm:ss] / [h:mm:ss] in replies
-_MARKUP = re.compile(r"[*_#`>|~\[\]]")
-
 # The offline answers are messages of the interface's catalog (chaptan/locale), in the reply's
 # language; a question in Chinese is answered in Traditional Chinese, the interface's Chinese.
 _REPLY_LOCALES = {"ja": "ja", "zh": "zh-TW"}
@@ -88,59 +75,18 @@ class _Plan:
     matches: tuple[Passage, ...]  # passages sharing words with the question, best first
 
 
-def detect_language(text: str) -> str:
-    """'ja' when the text has kana, 'zh' when it has Han characters only, else 'en'. Scripts are
-    all that a short question reliably shows; Latin-script languages are left to the LLM."""
-    if _KANA.search(text):
-        return "ja"
-    return "zh" if _HAN.search(text) else "en"
-
-
 def timestamp(seconds: float) -> str:
-    """'[04:05]', as chapters are written in YouTube descriptions."""
-    return f"[{youtube_timestamp(seconds)}]"
-
-
-def split_sentences(pieces: Iterable[str]) -> Iterator[str]:
-    """Whole sentences out of a stream of text pieces, each as soon as its end has arrived."""
-    buffer = ""
-    for piece in pieces:
-        buffer += piece
-        *done, buffer = _SENTENCE_END.split(buffer)
-        yield from (s.strip() for s in done if s.strip())
-    if buffer.strip():
-        yield buffer.strip()
-
-
-def speakable(sentence: str, language: str) -> str:
-    """The sentence as it should be read aloud: [04:05] as '4 minutes 5 seconds', no markup."""
-    def spoken_time(match: re.Match[str]) -> str:
-        hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-        if language == "ja":
-            parts = [(hours, "時間"), (minutes, "分"), (seconds, "秒")]
-            return "".join(f"{n}{unit}" for n, unit in parts if n) or "0秒"
-        parts = [(hours, "hour"), (minutes, "minute"), (seconds, "second")]
-        words = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
-        return " ".join(words) or "the very start"
-
-    text = _MARKUP.sub(" ", CITATION.sub(spoken_time, sentence))
-    return " ".join(text.split())
-
-
-def as_int16(audio: np.ndarray) -> np.ndarray:
-    samples = np.asarray(audio).reshape(-1)
-    if samples.dtype == np.int16:
-        return samples
-    return (np.clip(samples.astype(np.float32), -1.0, 1.0) * 32767).astype(np.int16)
+    """'[04:05]': how a reply cites a moment (BRACKETED reads it back), as chapters are written."""
+    return f"[{format_timestamp(seconds)}]"
 
 
 class Assistant:
     """One per app; safe to use from several sessions at once."""
 
-    def __init__(self, settings: Settings, store: Store, library: VideoLibrary, transcriber: SpeechToText,
+    def __init__(self, settings: Settings, store: Store, library: VideoLibrary, recognizer: SpeechRecognizer,
                  voices: VoiceRegistry):
         self.settings, self.store, self.library = settings, store, library
-        self.transcriber, self.voices = transcriber, voices
+        self.recognizer, self.voices = recognizer, voices
         self._indexes: OrderedDict[tuple, TranscriptIndex] = OrderedDict()
         self._lock = threading.Lock()
         self._model = None
@@ -162,37 +108,18 @@ class Assistant:
             raise ChaptanError("ask me something: type a question or record one")
         plan = self._plan(requester, user_text, job_id)
         reply = "".join(self._reply(requester, plan)).strip()
-        speaker = self.voice_for(reply, voice)
+        speaker = self.voices.voice_for(reply, voice)
         if speaker is None:
             return TurnResult(user_text, f"{reply}\n\n{self.unspoken_note(reply)}",
                               (0, np.zeros(0, np.int16)), self._citations(plan), "")
-        chunks = [samples for _, samples in self._speak(split_sentences([reply]), speaker)]
-        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
-        return TurnResult(user_text, reply, (speaker.sample_rate, samples), self._citations(plan),
-                          speaker.name)
+        return TurnResult(user_text, reply, speaker.tts(reply), self._citations(plan), speaker.name)
 
     def hear(self, audio: str | Path) -> str:
         """What was said in the recording, in whatever language it was said."""
-        text = self._hear_quickly(audio) if isinstance(self.transcriber, WhisperTranscriber) else None
-        if text is None:
-            text = self.transcriber.transcribe(audio, language=None).text
-        text = text.strip()
+        text = self.recognizer.stt((SAMPLE_RATE, decode_audio(audio, SAMPLE_RATE))).strip()
         if not text:
             raise ChaptanError("I heard no speech in that recording; please try again")
         return text
-
-    def _hear_quickly(self, audio: str | Path) -> str | None:
-        """The words of a short recording, or None when it is too long for the quick path."""
-        if probe(audio).duration > QUICK_HEARING_SECONDS:
-            return None
-        samples = decode_audio(audio, SAMPLE_RATE)
-        # VAD stays on: it keeps Whisper from inventing words over a silent recording.
-        # English goes to tiny.en in the default install, any other language to the multilingual base.
-        model, language = self.transcriber.pick(samples)
-        segments, _ = (model or self.transcriber.model).transcribe(
-            samples, language=language, beam_size=1, without_timestamps=True, vad_filter=True,
-            condition_on_previous_text=False)
-        return " ".join(segment.text.strip() for segment in segments)
 
     # --- streaming parts, for the UI ------------------------------------------------------------
     def stream_reply(self, requester: Requester, user_text: str, job_id: str = "") -> Iterator[str]:
@@ -202,37 +129,21 @@ class Assistant:
         return self._reply(requester, self._plan(requester, user_text.strip(), job_id))
 
     def speak_sentences(self, text_iter: Iterable[str], voice: str = "") -> Iterator[tuple[int, np.ndarray]]:
-        """(sample rate, int16 samples) per sentence, each synthesized as soon as the sentence is
-        complete. The voice is chosen on the first sentence and kept, so every chunk has one rate."""
-        sentences = split_sentences(text_iter)
-        first = next(sentences, None)
-        if first is None:
-            return
-        speaker = self.voice_for(first, voice)
-        if speaker is None:  # the text is still wanted by whoever streams it; it is just not spoken
-            for _ in sentences:
-                pass
-            return
-        yield from self._speak(_chain(first, sentences), speaker)
+        """(sample rate, int16 samples) per sentence of the streamed text, each as soon as the
+        sentence is complete, in the voice `VoiceRegistry.stream_tts` picks for it."""
+        return self.voices.stream_tts(text_iter, voice)
 
-    def voice_for(self, text: str, name: str = "") -> Voice | None:
-        """The voice called `name` (empty: the default), unless it does not speak the language of
-        `text` and an installed voice does: a Japanese reply gets the Japanese voice. None for
-        Japanese or Chinese that no installed voice speaks: an English voice reading Han characters
-        says nothing anyone understands."""
-        voice = self.voices.get(name)
-        wanted = detect_language(text)
-        if language_code(voice.language) == wanted:
-            return voice
-        return self.voices.for_language(wanted) or (voice if wanted == "en" else None)
+    def voice_for(self, text: str, name: str = "") -> TextToSpeech | None:
+        """The voice that would speak `text` (see VoiceRegistry.voice_for)."""
+        return self.voices.voice_for(text, name)
 
     def unspoken_note(self, reply: str) -> str:
         """The line added to a reply that no installed voice can speak, in the reply's language;
         empty when one can."""
-        if self.voice_for(reply) is not None:
+        if self.voices.voice_for(reply) is not None:
             return ""
         # No Chinese voice ships in a PyPI package with a clear license; `models pull` names one.
-        return _said(detect_language(reply),
+        return _said(script_language(reply),
                      Message("(No voice for this language is installed, so this reply is text only.)"))
 
     def warm_up_voices(self) -> threading.Thread:
@@ -243,7 +154,7 @@ class Assistant:
             try:
                 voice = self.voices.for_language("ja")
                 if voice is not None:
-                    voice.synthesize("こんにちは。")  # the first synthesis also sets up the ONNX session
+                    voice.tts("こんにちは。")  # the first synthesis also sets up the ONNX session
             except Exception:  # best effort: the real call reports its own errors
                 log.warning("could not preload the Japanese voice", exc_info=True)
 
@@ -251,21 +162,13 @@ class Assistant:
         thread.start()
         return thread
 
-    def _speak(self, sentences: Iterable[str], voice: Voice) -> Iterator[tuple[int, np.ndarray]]:
-        language = language_code(voice.language)
-        for sentence in sentences:
-            text = speakable(sentence, language)
-            samples = as_int16(voice.synthesize(text)) if text else np.zeros(0, dtype=np.int16)
-            if samples.size:
-                yield voice.sample_rate, samples
-
     # --- answering ------------------------------------------------------------------------------
     def _plan(self, requester: Requester, question: str, job_id: str) -> _Plan:
         if not question:
             raise ChaptanError("ask me something: type a question or record one")
         video = self._video(requester, job_id) if job_id.strip() else None
         matches = video.index.search(question, CONTEXT_PASSAGES) if video and video.index else []
-        return _Plan(question, detect_language(question), video, tuple(matches))
+        return _Plan(question, script_language(question), video, tuple(matches))
 
     def _video(self, requester: Requester, job_id: str) -> _Video:
         job = self.library.job(requester, job_id)  # raises for videos that are not the requester's
@@ -386,11 +289,6 @@ def _said(language: str, message: Message) -> str:
     return render(message, _REPLY_LOCALES.get(language, "en"))
 
 
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
-
-
 def _quote(title: str, language: str) -> str:
     return f"「{title}」" if language in ("ja", "zh") else f'"{title}"'
 
@@ -404,7 +302,7 @@ def _video_list(jobs: list[Job]) -> str:
 
 def _video_lines(video: _Video, matches: tuple[Passage, ...], shown: tuple[Passage, ...]) -> list[str]:
     job = video.job
-    lines = [f'The user selected their video "{job.title}" (length {youtube_timestamp(job.duration or 0)}, '
+    lines = [f'The user selected their video "{job.title}" (length {format_timestamp(job.duration or 0)}, '
              f"language {job.language or 'unknown'})."]
     if video.chapters:
         lines.append("Chapters:")
@@ -431,7 +329,7 @@ def _found_text(video: _Video, matches: tuple[Passage, ...], language: str) -> s
                                        title=title, chapters=chapters))
     best = matches[0]
     chapter = best.chapter_title or chapter_at(video.chapters, best.start)
-    time = youtube_timestamp(best.start)
+    time = format_timestamp(best.start)
     answer = _said(language, Message('At [{time}] (chapter "{chapter}"):\n{text}', time=time, chapter=chapter,
                                      text=best.text) if chapter else
                    Message("At [{time}]:\n{text}", time=time, text=best.text))

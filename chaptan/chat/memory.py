@@ -1,33 +1,20 @@
 """One conversation per user, kept in the Store so it survives restarts, trimmed to a token budget.
 
-Token counts are an estimate, not a tokenizer's: one token per CJK character (kana, kanji, hangul,
-full-width forms), one per four other characters, rounded up, plus MESSAGE_OVERHEAD per message
-for the role and separators that chat formats add. It is deterministic, needs no vocabulary file,
-and runs over the budget rather than under it for English (BPE tokenizers average about four
-characters a token there) and for Japanese (where they spend one to two tokens a character).
+Token counts are `text.estimate_tokens` (the estimate the chapter writer packs its prompts by)
+plus MESSAGE_OVERHEAD per message for the role and separators that chat formats add.
 """
 
 from __future__ import annotations
 
-import math
-import re
 import threading
 
-from ..store import Store
+from ..store import MEMORY_TABLE, Store
+from ..text import estimate_tokens
 
-TABLE = "memory"
 ROLES = ("user", "assistant")
 MESSAGE_OVERHEAD = 4
-CHARS_PER_TOKEN = 4
-_CJK = re.compile(r"[\u1100-\u11ff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
-                  r"\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 # Read-modify-write of a user's document must not interleave (two browser tabs, one user).
 _WRITE_LOCK = threading.Lock()
-
-
-def estimate_tokens(text: str) -> int:
-    cjk = len(_CJK.findall(text))
-    return cjk + math.ceil((len(text) - cjk) / CHARS_PER_TOKEN)
 
 
 def message_tokens(message: dict[str, str]) -> int:
@@ -44,7 +31,7 @@ class ConversationMemory:
         self.store, self.user, self.budget, self.system = store, user, budget, system
 
     def history(self) -> list[dict[str, str]]:
-        doc = self.store.get_doc(TABLE, self.user) or {}
+        doc = self.store.get_doc(MEMORY_TABLE, self.user) or {}
         return [{"role": m["role"], "content": m["content"]} for m in doc.get("messages", [])]
 
     def messages(self) -> list[dict[str, str]]:
@@ -59,10 +46,10 @@ class ConversationMemory:
             raise ValueError(f"role must be one of {ROLES}, not {role!r}")
         with _WRITE_LOCK:
             history = self.history() + [{"role": role, "content": content}]
-            self.store.put_doc(TABLE, self.user, {"messages": self._trim(history)})
+            self.store.put_doc(MEMORY_TABLE, self.user, {"messages": self._trim(history)})
 
     def clear(self) -> None:
-        self.store.delete_doc(TABLE, self.user)
+        self.store.delete_doc(MEMORY_TABLE, self.user)
 
     def _trim(self, history: list[dict[str, str]]) -> list[dict[str, str]]:
         system = message_tokens({"content": self.system}) if self.system else 0

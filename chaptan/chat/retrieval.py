@@ -1,37 +1,27 @@
 """Find the moments of one video that answer a question: its transcript cut into passages of a
 few segments (never across a chapter boundary), ranked with BM25.
 
-Terms are lower-cased words with a light English plural stem for Latin-script text, and character
-bigrams for Chinese and Japanese, which write no spaces between words: bigrams match most two-kanji
-words and need no dictionary. Embeddings were left out: word overlap already finds the passage for
-the factual questions asked about one's own video, and a model load would cost seconds per process.
+Terms are `text.search_terms`: lower-cased words with a light English plural stem, and character
+bigrams for Chinese and Japanese, which write no spaces between words. Embeddings were left out:
+word overlap already finds the passage for the factual questions asked about one's own video, and a
+model load would cost seconds per process.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..chapters.model import Chapter
+from ..text import STOPWORDS, search_terms
 from ..transcript import Segment, Transcript
 
-_CJK_RANGES = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
-_TERM = re.compile(rf"[{_CJK_RANGES}]+|[^\W{_CJK_RANGES}]+")
-_CJK_RUN = re.compile(rf"[{_CJK_RANGES}]")
-# Words that say nothing about where in a video something is; dropping them keeps "what" and
-# "the" from ranking passages.
-STOPWORDS = frozenset("""
-a about above after again all also am an and any are as at be because been before being below
-between both but by can could did do does doing down during each few for from further had has have
-having he her here hers him his how i if in into is it its itself just let me more most my no nor
-not now of off on once only or other our ours out over own same she should so some such than that
-the their theirs them then there these they this those through to too under until up us very was
-we were what when where which while who whom why will with would you your yours tell say said says
-video talk talks mention mentioned
-""".split())
+# Besides the shared stopwords, the words of asking about a video, which say nothing about where
+# in it something is: dropping them keeps "tell" and "video" from ranking passages.
+QUESTION_STOPWORDS = STOPWORDS | frozenset(
+    "itself ours theirs whom tell says video talk talks mention mentioned".split())
 BM25_K1 = 1.5
 BM25_B = 0.75
 
@@ -47,23 +37,7 @@ class Passage:
 
 def terms(text: str) -> list[str]:
     """The index terms of `text` (see the module docstring)."""
-    out: list[str] = []
-    for run in _TERM.findall(text.lower()):
-        if _CJK_RUN.match(run):
-            out.extend([run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)])
-        elif run not in STOPWORDS:
-            out.append(_stem(run))
-    return out
-
-
-def _stem(word: str) -> str:
-    """'planets' -> 'planet', 'stories' -> 'story': enough to match a question's plural with the
-    transcript's singular, without a stemmer's surprises on names."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
+    return search_terms(text, QUESTION_STOPWORDS)
 
 
 def split_passages(segments: Sequence[Segment], chapters: Sequence[Chapter], *,

@@ -1,4 +1,5 @@
-"""Admin: manage users and see every user's jobs and disk use. Every handler re-checks the role."""
+"""Admin: manage users and see every user's jobs and disk use, through the administration service the
+`users` CLI calls too. Every handler re-checks the role."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ USER_HEADERS = ["User", "Administrator", "Disabled", "E-mail", "Videos", "Disk (
 # What each action button says it did.
 DONE = {"create": "Created the user **{user}**.", "reset": "Reset the password of **{user}**.",
         "email": "Set the e-mail of **{user}**.", "disable": "Disabled **{user}**.",
-        "enable": "Enabled **{user}**.", "remove": "Removed **{user}** and their videos."}
+        "enable": "Enabled **{user}**.", "grant": "Made **{user}** an administrator.",
+        "revoke": "**{user}** is no longer an administrator.",
+        "remove": "Removed **{user}** and all their data ({size} MB)."}
+# What an administrator may not do to their own account, so no one locks themselves out by a slip.
+NOT_TO_ONESELF = ("disable", "revoke", "remove")
 
 
 def _admin(services: Services, request: gr.Request) -> Requester:
@@ -39,54 +44,53 @@ def build_admin_tab(demo: gr.Blocks, services: Services) -> gr.Tab:
             set_email = gr.Button(t("Set e-mail"))
             disable = gr.Button(t("Disable"))
             enable = gr.Button(t("Enable"))
+            grant = gr.Button(t("Make administrator"))
+            revoke = gr.Button(t("Revoke administrator"))
             remove = gr.Button(t("Remove"), variant="stop")
         message = gr.Markdown()
 
+    @user_errors
     def table(request: gr.Request):
         _admin(services, request)
-        jobs = services.store.list_jobs(None)
         language = language_of(request)
         yes = translate("yes", language)
-        rows = []
-        for user in services.accounts.list():
-            count = sum(1 for j in jobs if j.owner == user.name)
-            disk = services.artifacts.usage(user.name) / 1e6
-            rows.append([user.name, yes if user.is_admin else "", yes if user.disabled else "",
-                         user.email, count, round(disk, 1), fmt_time(user.created)])
+        rows = [[held.user.name, yes if held.user.is_admin else "", yes if held.user.disabled else "",
+                 held.user.email, held.videos, round(held.bytes / 1e6, 1), fmt_time(held.user.created)]
+                for held in services.administration.usage()]
         return localized_table(USER_HEADERS, rows, language)
 
     refresh.click(table, None, [users], api_visibility="private")
 
     def action(verb: str):
-        @user_errors
         def run(user: str, pw: str, mail: str, admin: bool, request: gr.Request):
             req = _admin(services, request)
-            accounts = services.accounts
+            accounts, administration = services.accounts, services.administration
             user = user.strip()
+            size = ""
+            if verb in NOT_TO_ONESELF and user == req.name:
+                raise gr.Error("You cannot do that to your own account.")
             if verb == "create":
-                accounts.create(user, pw, is_admin=admin, email=mail.strip())
+                administration.create_user(user, pw, is_admin=admin, email=mail.strip())
             elif verb == "reset":
                 accounts.set_password(user, pw)
             elif verb == "email":
                 accounts.set_email(user, mail.strip())
-            elif verb in ("disable", "remove") and user == req.name:
-                raise gr.Error("You cannot do that to your own account.")
-            elif verb == "disable":
-                accounts.set_disabled(user, True)
-            elif verb == "enable":
-                accounts.set_disabled(user, False)
+            elif verb in ("disable", "enable"):
+                accounts.set_disabled(user, verb == "disable")
+            elif verb in ("grant", "revoke"):
+                administration.set_admin(user, verb == "grant")
             elif verb == "remove":
-                for job in services.store.list_jobs(user):
-                    services.library.delete(req, job.id)
-                accounts.remove(user)
-            return localized(Message(DONE[verb], user=user), request), "", table(request)
-        return run
+                size = f"{administration.remove_user(user).bytes / 1e6:.1f}"
+            return localized(Message(DONE[verb], user=user, size=size), request), "", table(request)
+        run.__name__ = f"admin_{verb}"  # each button's handler is told apart by name (tests, logs)
+        return user_errors(run)
 
-    for button, verb in ((create, "create"), (reset, "reset"), (set_email, "email"),
-                         (disable, "disable"), (enable, "enable"), (remove, "remove")):
+    for button, verb in ((create, "create"), (reset, "reset"), (set_email, "email"), (disable, "disable"),
+                         (enable, "enable"), (grant, "grant"), (revoke, "revoke"), (remove, "remove")):
         button.click(action(verb), [name, password, email, is_admin], [message, password, users],
                      api_visibility="private")
 
+    @user_errors
     def on_load(request: gr.Request):
         req = requester(services, request)
         if not req.is_admin:

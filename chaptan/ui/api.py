@@ -14,6 +14,7 @@ import gradio as gr
 
 from ..chapters import editing
 from ..chapters import formats as chapter_formats
+from ..chapters.model import Chapter
 from ..errors import ChapterError
 from ..services import Services
 from .common import api_errors, outbox_dir, requester
@@ -81,7 +82,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
     @api_errors
     def export(current: str, key: str, request: gr.Request) -> str:
         req = requester(services, request)
-        return str(library.export(req, current, (key or "").strip(), outbox_dir()))
+        return str(library.export(req, current, (key or "").strip(), outbox_dir(req)))
 
     trigger.click(export, [job_id, fmt], [exported], api_name="export",
                   concurrency_limit=heavy["limit"], concurrency_id=heavy["id"])
@@ -94,30 +95,32 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
 
     trigger.click(delete_video, [job_id], [deleted], api_name="delete_video")
 
-    def chapters_in(job_id: str, text: str, req) -> list:
-        """Chapters from `{"chapters": [{"start": seconds or "m:ss", "title"}]}` or a bare list."""
-        try:
-            data = json.loads(text or "")
-        except json.JSONDecodeError as exc:
-            raise ChapterError("chapters_json is not valid JSON: {reason}", reason=exc.msg) from None
+    def chapters_in(job_id: str, text: str, req) -> list[Chapter]:
+        """Chapters from `{"chapters": [{"start": seconds or "m:ss", "title"}]}` or a bare list, in
+        the order given (row 1 is the first), each ending where the next one in time starts."""
+        data = json_in("chapters_json", text)
         items = data.get("chapters") if isinstance(data, dict) else data
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ChapterError('chapters_json must be {"chapters": [{"start": ..., "title": ...}]}')
         rows = [[item.get("start", ""), item.get("title", "")] for item in items]
-        return editing.to_chapters(rows, library.job(req, job_id).duration or 0.0)
+        return editing.table_chapters(rows, library.job(req, job_id).duration or 0.0)
 
     @api_errors
     def save_chapters(current: str, text: str, base: float | None, request: gr.Request) -> int:
-        """Save chapters as a new version on top of `base_version`; returns the new version number."""
+        """Save chapters as a new version on top of `base_version`; returns the new version number.
+        A draft that breaks YouTube's rules is saved as it is; only a start that is not a time is
+        refused."""
         req = requester(services, request)
-        chapters = chapters_in(current, text, req)
+        chapters = sorted(chapters_in(current, text, req), key=lambda c: c.start)
         return library.save_chapters(req, current, chapters, None if base is None else int(base))
 
     trigger.click(save_chapters, [job_id, chapters_json, base_version], [version], api_name="save_chapters")
 
     @api_errors
     def validate_chapters(current: str, text: str, request: gr.Request) -> str:
-        """YouTube rule violations of a chapter list, each with its row (0-based) and reason."""
+        """YouTube rule violations of a chapter list as a JSON list of {"row", "message"}. Rows are
+        the chapters in the order chapters_json gives them, counting from 1 as the messages do (an
+        out-of-order start is one of the violations); "row" is null for the list as a whole."""
         req = requester(services, request)
         found = library.check_chapters(req, current, chapters_in(current, text, req))
         return json.dumps([{"row": p.row, "message": p.message} for p in found], ensure_ascii=False)
@@ -134,13 +137,41 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
 
     @api_errors
     def retitle_chapters(current: str, text: str, rows: str, request: gr.Request) -> str:
-        """New titles (LLM when configured, else local) for rows given as a JSON list; [] or empty: all."""
+        """New titles (LLM when configured, else local) for the rows in rows_json: a JSON list of row
+        numbers counting from 1 in the order chapters_json gives the chapters; [] or empty: every row.
+        Returns chapters_json as /chapter_video does: the chapters in the order given, "generator"
+        (what wrote the new titles) and "warnings"."""
         req = requester(services, request)
         chapters = chapters_in(current, text, req)
-        wanted = json.loads(rows) if rows and rows.strip() else []
-        titles, _ = library.retitle(req, current, chapters, [int(i) for i in wanted] or None)
-        out = [{"start": c.start, "end": c.end, "title": t} for c, t in zip(chapters, titles)]
-        return json.dumps({"chapters": out}, ensure_ascii=False)
+        result = library.retitle(req, current, chapters, row_indices(rows, len(chapters)))
+        return chapter_formats.to_json(result)
 
     trigger.click(retitle_chapters, [job_id, chapters_json, indices], [chapters_json],
                   api_name="retitle_chapters")
+
+
+def json_in(name: str, text: str) -> object:
+    """The JSON value of the API argument `name`, or a ChapterError that says what is wrong with it."""
+    try:
+        return json.loads(text or "")
+    except json.JSONDecodeError as exc:
+        raise ChapterError("{name} is not valid JSON: {reason}", name=name, reason=exc.msg) from None
+    except RecursionError:
+        raise ChapterError("{name} is nested too deeply to be read", name=name) from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ChapterError("{name} is not valid JSON: {reason}", name=name, reason=exc) from None
+
+
+def row_indices(text: str, count: int) -> list[int] | None:
+    """0-based indices for rows_json's row numbers (which count from 1); None for every row."""
+    if not (text or "").strip():
+        return None
+    numbers = json_in("rows_json", text)
+    if not isinstance(numbers, list) or not all(isinstance(n, int) and not isinstance(n, bool)
+                                                for n in numbers):
+        raise ChapterError("rows_json must be a JSON list of row numbers counting from 1, e.g. [1, 3]")
+    outside = [n for n in numbers if not 1 <= n <= count]
+    if outside:
+        raise ChapterError("rows_json asks for row {row}, but the rows are 1 to {count}", row=outside[0],
+                           count=count)
+    return [n - 1 for n in numbers] or None

@@ -1,12 +1,15 @@
-"""What every tab's handlers share: who is calling, user-facing errors, private file copies."""
+"""What every tab's handlers share: who is calling, user-facing errors, private file copies served
+to their owner only."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
+import logging
+import os
 import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,17 +17,22 @@ from pathlib import Path
 import gradio as gr
 import gradio.component_meta
 from gradio.data_classes import FileData
+from starlette.requests import HTTPConnection
+from starlette.responses import PlainTextResponse
 
+from ..auth import Sessions
 from ..errors import ChaptanError
 from ..services import Services
+from ..storage import outbox_root
 from ..store import Job
-from ..videos import Requester
+from ..timecode import timestamp
+from ..videos import EXPORT_MODE, Requester, file_stem
 from .i18n import localized
 
-# Files handed to the browser are copied here first, under a random folder per request, so a path
-# seen by one user names nothing of anyone else's and the originals never enter a served folder.
-OUTBOX = Path(tempfile.gettempdir()) / "chaptan-outbox"
+log = logging.getLogger(__name__)
+
 OUTBOX_MAX_AGE = 3600.0
+FOLDER_MODE = 0o700  # served copies are their owner's alone (files: videos.EXPORT_MODE)
 
 
 def requester(services: Services, request: gr.Request | None) -> Requester:
@@ -33,7 +41,12 @@ def requester(services: Services, request: gr.Request | None) -> Requester:
     user = services.store.get_user(name) if name else None
     if user is None or user.disabled:
         raise gr.Error("Please log in again.")
-    return Requester(user.name, user.is_admin)
+    return Requester(user.name, user.is_admin, user.id)
+
+
+# What a browser user sees when a handler fails for a reason that is not theirs (a bug); the
+# traceback goes to the server log.
+UNEXPECTED = "Something went wrong on the server; the page is as it was. The server log has the details."
 
 
 def _shown(exc: Exception, request: gr.Request | None) -> gr.Error:
@@ -45,76 +58,131 @@ def _shown(exc: Exception, request: gr.Request | None) -> gr.Error:
     return gr.Error(localized(exc.message, request), print_exception=False)
 
 
-def _errors_shown(fn: Callable, translated: bool) -> Callable:
-    def request_of(args: tuple, kwargs: dict) -> gr.Request | None:
-        if not translated:
-            return None
-        return next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
+def _request_of(args: tuple, kwargs: dict) -> gr.Request | None:
+    return next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
 
+
+def _warned(exc: Exception, fn: Callable, request: gr.Request | None) -> dict:
+    """Shows `exc` as a toast in the caller's language and returns gr.skip(), which leaves every
+    output of the event as it was (one skip stands for all of them)."""
+    if isinstance(exc, (ChaptanError, gr.Error)):
+        gr.Warning(localized(exc.message, request))
+    else:
+        log.exception("browser handler %s failed", fn.__name__)
+        gr.Warning(localized(UNEXPECTED, request))
+    return gr.skip()
+
+
+def user_errors(fn: Callable) -> Callable:
+    """For browser handlers. A raised error would put Gradio's "Error" overlay over every output of
+    the event until a reload (losing unsaved edits), so none escapes: the user's mistakes
+    (ChaptanError, gr.Error) become a translated warning, anything else is logged and reported as
+    such, and the outputs keep their values."""
     # A streaming handler raises while it is iterated, not when called, so it needs a generator wrapper.
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def streaming(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
-            except (ChaptanError, gr.Error) as exc:
-                raise _shown(exc, request_of(args, kwargs)) from None
+            except Exception as exc:  # noqa: BLE001 - see the docstring
+                yield _warned(exc, fn, _request_of(args, kwargs))
+        streaming.shows_errors_as_warnings = True
         return streaming
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (ChaptanError, gr.Error) as exc:
-            raise _shown(exc, request_of(args, kwargs)) from None
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            return _warned(exc, fn, _request_of(args, kwargs))
+    wrapper.shows_errors_as_warnings = True
     return wrapper
-
-
-def user_errors(fn: Callable) -> Callable:
-    """For browser handlers: ChaptanError and gr.Error messages shown in the page in the caller's
-    language (Accept-Language), instead of a stack trace."""
-    return _errors_shown(fn, translated=True)
 
 
 def api_errors(fn: Callable) -> Callable:
     """For gradio_client endpoints: ChaptanError messages in English, which scripts may parse."""
-    return _errors_shown(fn, translated=False)
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ChaptanError, gr.Error) as exc:
+            raise _shown(exc, None) from None
+    return wrapper
 
 
-def outbox_dir() -> Path:
-    """A fresh folder for one request's files; old ones are swept on the way."""
-    OUTBOX.mkdir(parents=True, exist_ok=True)
+def outbox_dir(req: Requester) -> Path:
+    """A fresh folder OUTBOX/USER_ID/RANDOM for one request's files to `req`: a path seen by one user
+    names nothing of anyone else's, only its owner may fetch it (`OwnFilesMiddleware`), and the
+    originals never enter a served folder. Folders an hour old are swept on the way."""
+    root = outbox_root()
+    root.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
     cutoff = time.time() - OUTBOX_MAX_AGE
-    for old in OUTBOX.iterdir():
+    for old in root.glob("*/*"):
         try:
             if old.stat().st_mtime < cutoff:
                 shutil.rmtree(old, ignore_errors=True)
         except FileNotFoundError:
             continue
-    folder = OUTBOX / secrets.token_hex(16)
-    folder.mkdir()
+    mine = root / (req.id or req.name)
+    mine.mkdir(mode=FOLDER_MODE, exist_ok=True)
+    folder = mine / secrets.token_hex(16)
+    folder.mkdir(mode=FOLDER_MODE)
     return folder
 
 
-def private_copy(path: Path, name: str | None = None) -> str:
-    dest = outbox_dir() / (name or path.name)
+def private_copy(req: Requester, path: Path, name: str | None = None) -> str:
+    dest = outbox_dir(req) / (name or path.name)
     shutil.copyfile(path, dest)
+    dest.chmod(EXPORT_MODE)
     return str(dest)
 
 
-def video_copy(services: Services, job: Job) -> str:
-    """A per-request copy of the job's video for a player."""
+def video_copy(services: Services, req: Requester, job: Job) -> str:
+    """A per-request copy of the job's video for a player (its playable copy when it has one), named
+    after its title (the player's download button saves it under that name)."""
     shown = services.library.player_file(job)
-    return private_copy(shown, f"{job.id}{shown.suffix}")
+    return private_copy(req, shown, f"{file_stem(job.title)}{shown.suffix}")
+
+
+class OwnFilesMiddleware:
+    """Gradio's file route asks only that someone is signed in; this serves a file under the outbox
+    only to the account whose folder it is in, and answers anyone else as if it did not exist."""
+
+    def __init__(self, app, sessions: Sessions, outbox: Path):
+        self.app = app
+        self.sessions = sessions
+        self.outbox = outbox.resolve()
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") == "http" and not self._allowed(scope):
+            await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, scope: dict) -> bool:
+        _, found, target = scope.get("path", "").partition("/file=")
+        if not found:
+            return True
+        try:
+            parts = Path(os.path.abspath(target)).resolve().relative_to(self.outbox).parts
+        except (ValueError, OSError):
+            return True  # not ours: Gradio's own rules decide
+        return bool(parts) and parts[0] in self._callers(scope)
+
+    def _callers(self, scope: dict) -> set[str]:
+        """The account ids of the live sessions whose cookies came with the request."""
+        ids = set()
+        for name, token in HTTPConnection(scope).cookies.items():
+            if name.startswith("access-token-"):
+                with contextlib.suppress(KeyError):
+                    ids.add(self.sessions.session(token).user_id)
+        return ids
 
 
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return "–"
-    whole = int(round(seconds))
-    h, rem = divmod(whole, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+    return timestamp(round(seconds), pad_minutes=False)
 
 
 def fmt_time(epoch: float | None) -> str:

@@ -23,6 +23,12 @@ EMPTY_LIBRARY = "No videos yet. Upload one in the **Upload & chapter** tab."
 NO_VIDEO = "Choose one of your finished videos to edit its chapters."
 LOGIN_MESSAGE = ("<b>Chaptan</b> · チャプたん: sign in to chapter your videos. "
                  "After 5 failed attempts, signing in is paused for a while, longer each time.")
+# The one draft rule, said wherever the editor shows problems: a draft saves whatever YouTube rules
+# it breaks, and only a start that is not a time keeps it from saving.
+DRAFT_NOTE = ("⚠️ **Draft**: YouTube would refuse these chapters yet. A draft is saved as it is, "
+              "whatever rules it breaks.")
+UNREADABLE_NOTE = ("A draft may break any YouTube rule and still be saved, but every start must be a "
+                   "time first.")
 ASK_PLACEHOLDER = "Ask about one of your videos, e.g. “When do I talk about the budget?” — or just say hello."
 
 

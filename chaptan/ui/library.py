@@ -8,6 +8,7 @@ import gradio as gr
 
 from ..messages import Message
 from ..services import Services
+from ..store import Job
 from .common import fmt_duration, fmt_time, requester, user_errors
 from .i18n import EMPTY_LIBRARY, language_of, localized, localized_table, t, translate
 from .results import build_results, empty_results, progress_html, results_values, wire_video_export
@@ -15,7 +16,16 @@ from .results import build_results, empty_results, progress_html, results_values
 HEADERS = ["Title", "Duration", "Status", "Created", "Owner", "ID"]
 
 
-def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Dataframe:
+def state(job: Job, language: str) -> str:
+    """The Status cell: a failed video says why, so nobody has to open it to find out."""
+    status = translate(job.status, language)
+    if job.status == "failed" and job.error:
+        return f"{status}: {translate(job.error, language)}"
+    return status
+
+
+def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict,
+                      videos_changed: gr.State) -> gr.Dataframe:
     with gr.Row():
         everyone = gr.Checkbox(label=t("Show every user's videos (admins)"), value=False, visible=False)
         refresh = gr.Button(t("Refresh"), size="sm")
@@ -27,14 +37,15 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
         retry_btn = gr.Button(t("Retry"))
         delete_btn = gr.Button(t("Delete"), variant="stop")
     status = gr.HTML()
-    panel = build_results()
+    panel = build_results("chaptan-library-video")
 
+    @user_errors
     def rows(show_all: bool, request: gr.Request):
         req = requester(services, request)
         jobs = services.library.jobs(req, everyone=show_all)
         language = language_of(request)
-        data = [[j.title, fmt_duration(j.duration), translate(j.status, language), fmt_time(j.created),
-                 j.owner, j.id] for j in jobs]
+        data = [[j.title, fmt_duration(j.duration), state(j, language), fmt_time(j.created), j.owner, j.id]
+                for j in jobs]
         return (localized_table(HEADERS, data, language), gr.Markdown(visible=not data),
                 gr.Checkbox(visible=req.is_admin))
 
@@ -42,7 +53,9 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
     refresh.click(rows, [everyone], listing, api_visibility="private")
     everyone.change(rows, [everyone], listing, api_visibility="private")
     demo.load(rows, [everyone], listing, api_visibility="private")
+    videos_changed.change(rows, [everyone], listing, api_visibility="private", show_progress="hidden")
 
+    @user_errors
     def on_select(evt: gr.SelectData):
         return evt.row_value[-1] if evt.row_value else ""
 
@@ -56,7 +69,7 @@ def build_library_tab(demo: gr.Blocks, services: Services, heavy: dict) -> gr.Da
         status = progress_html(job, language, services.library.playback_progress(job))
         if job.status != "done":
             return (status, *empty_results())
-        return (status, *results_values(services, req, job, language))
+        return (status, *results_values(services, req, job, language, panel.player_id))
 
     open_btn.click(on_open, [selected], [status, *panel.outputs], api_visibility="private")
 

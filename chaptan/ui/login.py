@@ -1,15 +1,30 @@
-"""Gradio's login, backed by Chaptan's accounts, with throttling by user name and client address.
+"""Gradio's login, backed by Chaptan's accounts, with throttling by user name and client address,
+and Gradio's sign-in tokens kept in the accounts' `Sessions`, so they end with the account.
 
 Gradio hands the auth callable only the name and password, so a small ASGI middleware records the
 caller's address for the duration of the request. Behind reverse proxies that address comes from
 X-Forwarded-For (see `client_address`), or every visitor would share the proxy's address and one
 person's wrong passwords would lock everyone out. The login page's message is computed per request,
-so a throttled visitor sees how long to wait when the page reloads, in the browser's language.
+so a throttled visitor sees how long to wait, in the browser's language.
+
+Gradio's login form says "Incorrect credentials" for any refusal (HTTP 400) and reloads the page on
+success (200), and the login page runs no script of ours. So a browser's sign-in refused for a
+lockout is answered 200 without a session: the form reloads the page at once, and the page's message
+says how long to wait (a short cookie carries the name, for a lockout of the name alone). Scripts,
+which send no Sec-Fetch-Mode header, keep the 400 with the wait in its detail.
+
+Checking a password costs about 50 ms of scrypt; it runs in a small thread pool, because on the
+event loop a flood of sign-ins would stall every other visitor's requests.
 """
 
 from __future__ import annotations
 
+import asyncio
+import html
+import json
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
+from urllib.parse import quote, unquote
 
 import gradio as gr
 
@@ -19,12 +34,31 @@ from .i18n import language_of_header, translate
 
 _client_address: ContextVar[str] = ContextVar("chaptan_client_address", default="")
 _accept_language: ContextVar[str] = ContextVar("chaptan_accept_language", default="")
+# The name a refused browser sign-in was for, read back from LOCKED_COOKIE by the page it reloads.
+_locked_name: ContextVar[str] = ContextVar("chaptan_locked_name", default="")
+# Filled by the auth callable when a sign-in is refused while locked out: {"name": ..., "wait": s}.
+# A dict set per request, since the route may run the callable in a copy of the request's context.
+_refusal: ContextVar[dict | None] = ContextVar("chaptan_refusal", default=None)
+LOCKED_COOKIE = "chaptan-locked-name"
+CLIENT_WAIT = "Too many failed sign-ins from your address: try again in {seconds} seconds."
+NAME_WAIT = "Too many failed sign-ins for {name}: try again in {seconds} seconds."
+# Enough to keep sign-ins quick for people, few enough that a flood leaves cores for everyone else.
+SIGN_IN_THREADS = 2
+_sign_in_pool = ThreadPoolExecutor(max_workers=SIGN_IN_THREADS, thread_name_prefix="chaptan-sign-in")
 
 
 def _header(scope: dict, name: bytes) -> str:
     """An HTTP request's header `name` (lower case). Repeated header lines form one comma-separated
     list, in order (RFC 9110, 5.3)."""
     return ",".join(value.decode("latin-1") for key, value in scope.get("headers", ()) if key == name)
+
+
+def _cookie(scope: dict, name: str) -> str:
+    for part in _header(scope, b"cookie").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return unquote(value)
+    return ""
 
 
 def client_address(scope: dict, trusted_proxies: int) -> str:
@@ -58,25 +92,86 @@ class ClientAddressMiddleware:
         if scope.get("type") != "http":
             await self.app(scope, receive, send)
             return
-        token = _client_address.set(client_address(scope, self.trusted_proxies))
-        language_token = _accept_language.set(_header(scope, b"accept-language"))
+        tokens = [(_client_address, _client_address.set(client_address(scope, self.trusted_proxies))),
+                  (_accept_language, _accept_language.set(_header(scope, b"accept-language"))),
+                  (_locked_name, _locked_name.set(_cookie(scope, LOCKED_COOKIE))),
+                  (_refusal, _refusal.set(refusal := {}))]
         try:
+            if scope.get("method") == "POST" and scope.get("path", "").endswith("/login"):
+                send = self._lockout_reply(scope, send, refusal)
             await self.app(scope, receive, send)
         finally:
-            _accept_language.reset(language_token)
-            _client_address.reset(token)
+            for var, token in reversed(tokens):
+                var.reset(token)
+
+    @staticmethod
+    def _lockout_reply(scope: dict, send, refusal: dict):
+        """`send`, but a 400 for a sign-in refused while locked out (`refusal` filled in by the auth
+        callable) becomes the reply that says so."""
+        browser = bool(_header(scope, b"sec-fetch-mode"))
+        replaced = False
+
+        async def replying(message):
+            nonlocal replaced
+            if message["type"] == "http.response.start" and message["status"] == 400 and refusal:
+                replaced = True
+                note = lockout_note(refusal["name"], refusal["wait"],
+                                    language_of_header(_header(scope, b"accept-language")))
+                body = json.dumps({"success": False, "detail": note}).encode()
+                headers = [(b"content-type", b"application/json"),
+                           (b"content-length", str(len(body)).encode())]
+                if browser:
+                    cookie = (f"{LOCKED_COOKIE}={quote(refusal['name'])}; "
+                              f"Max-Age={int(refusal['wait']) + 1}; Path=/; HttpOnly; SameSite=Lax")
+                    headers.append((b"set-cookie", cookie.encode()))
+                await send({"type": "http.response.start", "status": 200 if browser else 400,
+                            "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+            elif not replaced:
+                await send(message)
+        return replying
+
+
+def lockout_note(name: str, wait: float, language: str) -> str:
+    """How long a refused sign-in must wait, in `language`; by address when the address is locked."""
+    seconds = int(wait) + 1
+    if not name:
+        return translate(Message(CLIENT_WAIT, seconds=seconds), language)
+    return translate(Message(NAME_WAIT, name=name, seconds=seconds), language)
 
 
 def make_auth(accounts: Accounts):
-    def check(username: str, password: str) -> bool:
-        return accounts.authenticate(username, password, client=_client_address.get())
+    async def check(username: str, password: str) -> bool:
+        client = _client_address.get()  # read here: the pool's threads do not see this context
+        if await asyncio.get_running_loop().run_in_executor(
+                _sign_in_pool, accounts.authenticate, username, password, client):
+            return True
+        refusal = _refusal.get()
+        by_client = accounts.lockout_remaining("", client=client) if client else 0.0
+        by_name = accounts.lockout_remaining(username)
+        if refusal is not None and max(by_client, by_name) > 0:
+            # The address's lockout covers every name, so it is the one to report when both hold.
+            refusal.update(name="" if by_client >= by_name else username, wait=max(by_client, by_name))
+        return False
     return check
 
 
 class ChaptanBlocks(gr.Blocks):
-    """Blocks whose login message tells a throttled client how long to wait."""
+    """Blocks whose login message tells a throttled client how long to wait, and whose server keeps
+    its sign-in tokens in the accounts' sessions."""
 
     accounts: Accounts | None = None
+
+    @property
+    def server_app(self):
+        return self.__dict__.get("_server_app")
+
+    @server_app.setter
+    def server_app(self, app) -> None:
+        # launch() makes the server app with a plain dict of tokens; a session must end with its account.
+        if app is not None and self.accounts is not None:
+            app.tokens = self.accounts.sessions
+        self.__dict__["_server_app"] = app
 
     @property
     def auth_message(self) -> str | None:
@@ -85,12 +180,14 @@ class ChaptanBlocks(gr.Blocks):
         base = translate(base, language) if base else base
         if self.accounts is None:
             return base
-        wait = self.accounts.lockout_remaining("", client=_client_address.get())
-        if wait <= 0:
+        client = _client_address.get()
+        by_client = self.accounts.lockout_remaining("", client=client) if client else 0.0
+        name = _locked_name.get()
+        by_name = self.accounts.lockout_remaining(name) if name else 0.0
+        if max(by_client, by_name) <= 0:
             return base
-        note = translate(Message("Too many failed sign-ins from your address: "
-                                 "try again in {seconds} seconds.", seconds=int(wait) + 1), language)
-        return (base or "") + f"<p style='color:#c33'>{note}</p>"
+        note = lockout_note("" if by_client >= by_name else name, max(by_client, by_name), language)
+        return (base or "") + f"<p style='color:#c33'>{html.escape(note)}</p>"
 
     @auth_message.setter
     def auth_message(self, value: str | None) -> None:

@@ -15,6 +15,7 @@ from ..store import Job
 from ..videos import EXPORTS, Requester
 from .common import Player, fmt_duration, outbox_dir, requester, user_errors, video_copy
 from .i18n import t, translate
+from .timeline import timeline_html
 
 TEXT_EXPORTS = tuple(e.key for e in EXPORTS if e.key != "video")
 
@@ -22,22 +23,26 @@ TEXT_EXPORTS = tuple(e.key for e in EXPORTS if e.key != "video")
 @dataclass
 class ResultsPanel:
     video: gr.Video
+    timeline: gr.HTML
     youtube: gr.Textbox
     notes: gr.Markdown
     transcript: gr.Textbox
     downloads: gr.File
     video_export: gr.Button
     video_file: gr.File
+    player_id: str
 
     @property
     def outputs(self) -> list:
-        return [self.video, self.youtube, self.notes, self.transcript, self.downloads]
+        return [self.video, self.timeline, self.youtube, self.notes, self.transcript, self.downloads]
 
 
-def build_results() -> ResultsPanel:
+def build_results(player_id: str) -> ResultsPanel:
+    """The panel, its player named `player_id` (unique in the page: the timeline seeks it by id)."""
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            video = Player(label=t("Video"), interactive=False, buttons=["download"])
+            video = Player(label=t("Video"), interactive=False, buttons=["download"], elem_id=player_id)
+            timeline = gr.HTML()
         with gr.Column(scale=2):
             youtube = gr.Textbox(label=t("Chapters: paste into your YouTube description"), lines=10,
                                  interactive=False, buttons=["copy"])
@@ -49,18 +54,19 @@ def build_results() -> ResultsPanel:
         with gr.Column():
             video_export = gr.Button(t("Make a copy of the video with chapter markers"))
             video_file = gr.File(label=t("Video with chapters"), interactive=False)
-    return ResultsPanel(video, youtube, notes, transcript, downloads, video_export, video_file)
+    return ResultsPanel(video, timeline, youtube, notes, transcript, downloads, video_export, video_file,
+                        player_id)
 
 
 def empty_results() -> tuple:
-    return (None, "", "", "", None)
+    return (None, "", "", "", "", None)
 
 
-def results_values(services: Services, req: Requester, job: Job, language: str) -> tuple:
+def results_values(services: Services, req: Requester, job: Job, language: str, player_id: str) -> tuple:
     """Values for `ResultsPanel.outputs` for a finished job (per-request copies of every file); notes
     in `language`."""
     library = services.library
-    video = video_copy(services, job)
+    video = video_copy(services, req, job)
     chapters = library.chapters(job).chapters
     youtube = chapter_formats.to_youtube(chapters)
     # A draft (say, a clip too short for three chapters) is shown, but not exported as YouTube-ready.
@@ -69,10 +75,11 @@ def results_values(services: Services, req: Requester, job: Job, language: str) 
     # One parse of transcript.json serves the text box and every transcript download, not one each.
     loaded = library.transcript(job)
     transcript = library.render(job, "txt", loaded)
-    folder = outbox_dir()
+    folder = outbox_dir(req)
     keys = [k for k in TEXT_EXPORTS if not (problems and k == "youtube")]
     files = [str(library.export(req, job.id, key, folder, loaded)) for key in keys]
-    return (video, youtube, notes, transcript, files)
+    timeline = timeline_html(chapters, job.duration or 0.0, player_id)
+    return (video, timeline, youtube, notes, transcript, files)
 
 
 def progress_html(job: Job | None, language: str, copying: float | None = None) -> str:
@@ -119,7 +126,7 @@ def wire_video_export(services: Services, panel: ResultsPanel, job_id: gr.State,
         req = requester(services, request)
         if not current:
             raise gr.Error("Open a finished video first.")
-        return str(services.library.export(req, current, "video", outbox_dir()))
+        return str(services.library.export(req, current, "video", outbox_dir(req)))
 
     panel.video_export.click(on_export, [job_id], [panel.video_file], api_visibility="private",
                              concurrency_limit=heavy["limit"], concurrency_id=heavy["id"])

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import gradio as gr
 
+from ..config import format_size
+from ..messages import Message
 from ..services import Services
 from ..videos import LANGUAGES
 from .common import requester, user_errors, video_copy
-from .i18n import UPLOAD_INTRO, language_of, t
+from .i18n import UPLOAD_INTRO, language_of, localized, t
 from .results import build_results, empty_results, progress_html, results_values, wire_video_export
 
 MEDIA_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".m4a", ".mp3", ".wav", ".flac"]
@@ -29,7 +31,9 @@ def language_choices(services: Services) -> list[str]:
 def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
     gr.Markdown(t(UPLOAD_INTRO))
     with gr.Row():
-        upload = gr.File(label=t("Video or audio"), file_types=MEDIA_TYPES, type="filepath", scale=3)
+        with gr.Column(scale=3):
+            upload = gr.File(label=t("Video or audio"), file_types=MEDIA_TYPES, type="filepath")
+            size_limit = gr.Markdown()
         with gr.Column(scale=2):
             language = gr.Dropdown(choices=language_choices(services), value="auto",
                                    label=t("Spoken language"), allow_custom_value=True)
@@ -41,7 +45,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
     shown = gr.State("")  # the job whose results are on screen (a playable copy may still follow)
     status = gr.HTML()
     timer = gr.Timer(POLL_SECONDS, active=False)
-    panel = build_results()
+    panel = build_results("chaptan-upload-video")
 
     @user_errors
     def on_start(path: str | None, lang: str, gen: str, most: float, request: gr.Request):
@@ -69,9 +73,10 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
         status_now = progress_html(job, language, copying)
         if job.status == "done":
             if on_screen != current:
-                values = results_values(services, req, job, language)
+                values = results_values(services, req, job, language, panel.player_id)
             else:  # the results are up; the player changes once the playable copy is made
-                values = (gr.skip() if copying is not None else video_copy(services, job), *unchanged[1:])
+                player = gr.skip() if copying is not None else video_copy(services, req, job)
+                values = (player, *unchanged[1:])
             return (status_now, gr.Timer(active=copying is not None), *values, current)
         active = job.status in ("queued", "running")
         return (status_now, gr.Timer(active=active), *unchanged, on_screen)
@@ -79,6 +84,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
     timer.tick(on_tick, [job_id, shown], [status, timer, *panel.outputs, shown], api_visibility="private",
                show_progress="hidden")
 
+    @user_errors
     def on_load(request: gr.Request):
         """Reopening the page shows the caller's job that is still in progress."""
         req = requester(services, request)
@@ -88,4 +94,12 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
         return pending[0].id, progress_html(pending[0], language_of(request)), gr.Timer(active=True)
 
     demo.load(on_load, None, [job_id, status, timer], api_visibility="private")
+
+    @user_errors
+    def upload_limit(request: gr.Request) -> str:
+        """The largest upload in the units it was set in (CHAPTAN_MAX_UPLOAD counts in 1024s)."""
+        limit = format_size(services.settings.max_upload)
+        return localized(Message("Files up to {size} each.", size=limit), request)
+
+    demo.load(upload_limit, None, [size_limit], api_visibility="private")
     wire_video_export(services, panel, job_id, heavy)

@@ -13,12 +13,11 @@ from collections.abc import Callable
 
 import gradio as gr
 
-from ..chapters.formats import parse_timestamp
-from ..chat.assistant import CITATION
 from ..errors import ChaptanError
 from ..messages import Message
 from ..seats import SeatRefused, SeatState, SeatStatus
 from ..services import Services
+from ..timecode import BRACKETED, parse_timestamp
 from .common import Player, api_errors, requester, user_errors, video_copy
 from .i18n import ASK_PLACEHOLDER, VOICE_NOTE, language_of, localized, t, translate
 
@@ -45,7 +44,7 @@ def linkify(text: str) -> str:
     """[12:34] -> a link the page script turns into a seek of the player."""
     def link(match: re.Match[str]) -> str:
         return f"[{match.group(0)}](#t={parse_timestamp(match.group(0)):g})"
-    return CITATION.sub(link, text)
+    return BRACKETED.sub(link, text)
 
 
 def seat_note(state: SeatState, language: str) -> str:
@@ -61,7 +60,8 @@ def seat_note(state: SeatState, language: str) -> str:
                      "questions).", language)
 
 
-def build_voice_tab(demo: gr.Blocks, services: Services) -> Callable[[gr.Tab, list[gr.Tab]], None]:
+def build_voice_tab(demo: gr.Blocks, services: Services,
+                    videos_changed: gr.State) -> Callable[[gr.Tab, list[gr.Tab]], None]:
     """The tab's content; returns how to wire the seat to the tab's opening and leaving, which needs
     the Tab objects that build_app makes around it."""
     assistant = services.assistant
@@ -99,15 +99,26 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> Callable[[gr.Tab, li
         return translate(Message(note, count=count, used=memory.tokens(),
                                  limit=services.settings.memory_tokens), language)
 
-    def on_load(request: gr.Request):
-        req = requester(services, request)
+    def finished_choices(req) -> gr.Dropdown:
         done = [(t("No video"), "")] + [(j.title, j.id) for j in services.library.jobs(req)
                                      if j.status == "done"]
+        return gr.Dropdown(choices=done)
+
+    @user_errors
+    def on_load(request: gr.Request):
+        req = requester(services, request)
         history = [{"role": m["role"], "content": linkify(m["content"])}
                    for m in assistant.memory(req).history()]
-        return gr.Dropdown(choices=done), history, memory_note(req, language_of(request))
+        return finished_choices(req), history, memory_note(req, language_of(request))
 
     demo.load(on_load, None, [video, chat, memory], api_visibility="private")
+
+    @user_errors
+    def videos_to_ask_about(request: gr.Request):
+        return finished_choices(requester(services, request))
+
+    videos_changed.change(videos_to_ask_about, None, [video], api_visibility="private",
+                          show_progress="hidden")
 
     @user_errors
     def on_video(job_id: str, request: gr.Request):
@@ -115,7 +126,7 @@ def build_voice_tab(demo: gr.Blocks, services: Services) -> Callable[[gr.Tab, li
         if not job_id:
             return None
         job = services.library.job(req, job_id)
-        return video_copy(services, job)
+        return video_copy(services, req, job)
 
     video.change(on_video, [video], [player], api_visibility="private")
 
