@@ -94,6 +94,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
 
     demo.load(on_load, None, [job_id, status, timer], api_visibility="private")
 
+    @user_errors
     def upload_limit(request: gr.Request) -> str:
         """The largest upload in the units it was set in (CHAPTAN_MAX_UPLOAD counts in 1024s)."""
         return localized(f"Files up to {format_size(services.settings.max_upload)} each.", request)
