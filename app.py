@@ -49,12 +49,12 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         services.stop()
-        # Everything is saved now. A native thread still running (the chapter model's warm-up in
-        # TensorFlow, CTranslate2) aborts the interpreter's own finalization, so leave directly.
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+    # Everything is saved now. A native thread still running (the chapter model's warm-up in
+    # TensorFlow, CTranslate2) aborts the interpreter's own finalization, so leave directly.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
