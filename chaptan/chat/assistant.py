@@ -23,7 +23,7 @@ from ..config import Settings
 from ..errors import ChaptanError
 from ..llm import language_name, make_chat_model
 from ..media import SAMPLE_RATE, decode_audio
-from ..store import Job, Store
+from ..store import Job, JobStatus, Store
 from ..text import script_language
 from ..timecode import timestamp as format_timestamp
 from ..transcribe import SpeechRecognizer
@@ -221,7 +221,7 @@ class Assistant:
 
     def _video(self, requester: Requester, job_id: str) -> _Video:
         job = self.library.job(requester, job_id)  # raises for videos that are not the requester's
-        if job.status != "done":
+        if job.status != JobStatus.DONE:
             return _Video(job, (), None)
         try:
             chapters = tuple(self.library.chapters(job).chapters)
@@ -313,7 +313,7 @@ class Assistant:
             body = texts["videos"].format(count=len(jobs), titles=titles) if jobs else texts["no_videos"]
         elif plan.video.index is None:
             job = plan.video.job
-            key = "failed" if job.status == "failed" else "processing"
+            key = "failed" if job.status == JobStatus.FAILED else "processing"
             body = texts[key].format(title=job.title, stage=job.stage or job.status,
                                      percent=round(job.progress * 100), error=job.error)
         else:

@@ -10,7 +10,7 @@ import gradio as gr
 from ..chapters import formats as chapter_formats
 from ..chapters.rules import validate
 from ..services import Services
-from ..store import Job
+from ..store import Job, JobStatus
 from ..videos import EXPORTS, Requester
 from .common import Player, fmt_duration, outbox_dir, requester, user_errors, video_copy
 from .i18n import t, translate
@@ -91,11 +91,11 @@ def progress_html(job: Job | None, language: str, copying: float | None = None) 
         note = translate(f"Making a copy your browser can play: {int(copying * 100)}%.", language)
         copy_note = f" <span class='chaptan-copy'>{html.escape(note)}</span>"
     title = html.escape(job.title)
-    if job.status == "failed":
+    if job.status == JobStatus.FAILED:
         error = html.escape(translate(job.error, language))
         failed = translate(f"<b>{title}</b>: failed. {error}", language)
         return f"<div class='chaptan-status failed'>{failed}</div>"
-    if job.status == "done":
+    if job.status == JobStatus.DONE:
         done = translate(f"<b>{title}</b> ({fmt_duration(job.duration)}): done.", language)
         return f"<div class='chaptan-status done'>{done}{copy_note}</div>"
     percent = int(job.progress * 100)
