@@ -1,7 +1,7 @@
 # Chaptan for GPU (or CPU-only) machines:
 #   docker build -t chaptan .
-#   docker run --gpus all -p 7860:7860 -v chaptan-data:/data -v "$PWD/models":/app/models \
-#     -e CHAPTAN_ADMIN_PASSWORD=... chaptan
+#   docker run --gpus all --stop-timeout 40 -p 7860:7860 -v chaptan-data:/data \
+#     -v "$PWD/models":/app/models -e CHAPTAN_ADMIN_PASSWORD=... chaptan
 #
 # The base is CUDA 12, not 13, on purpose. faster-whisper runs on CTranslate2 4.x, whose PyPI wheels
 # dlopen libcublas.so.12 at run time; the pinned torch==2.13.0 wheel from PyPI is built for CUDA 13
@@ -51,4 +51,8 @@ EXPOSE 7860
 HEALTHCHECK --interval=30s --timeout=10s --start-period=90s --retries=3 \
     CMD ["python", "-c", "import http.client, os; c = http.client.HTTPConnection('127.0.0.1', int(os.environ.get('GRADIO_SERVER_PORT', '7860')), timeout=8); c.request('GET', '/config'); raise SystemExit(c.getresponse().status not in (200, 401))"]
 
+# On SIGTERM the app puts the running job back in the queue and flushes the S3 mirror (up to ~25 s),
+# so give it more than Docker's default 10 s: `docker run --stop-timeout 40`, or in compose
+# `stop_grace_period: 40s`. The exec form of CMD makes Python PID 1, so the signal reaches it.
+STOPSIGNAL SIGTERM
 CMD ["python", "app.py"]

@@ -8,7 +8,7 @@ import ssl
 from email.message import EmailMessage
 
 from .config import Settings
-from .store import Job
+from .store import Job, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def job_email(settings: Settings, user_email: str, job: Job, chapters: str = "")
     message = EmailMessage()
     message["From"] = settings.email_from or settings.email_user or "chaptan@localhost"
     message["To"] = user_email
-    if job.status == "done":
+    if job.status == JobStatus.DONE:
         message["Subject"] = f"Chapters ready: {name}"
         lines = [f"The chapters for “{name}” are ready. Sign in to Chaptan to review and copy them."]
         if chapters:

@@ -3,9 +3,9 @@
 Artifacts upload in one background thread. A failed request is retried by botocore (its "standard"
 retry mode); an upload that still fails stays pending and is tried again by a periodic sweep, so a
 slow or absent bucket never blocks or loses the local copy. Each artifact's state lives in the
-database's "mirror" table; the database itself goes up as `PREFIX/db/chaptan.json` a moment after
-each change. A fresh host restores that snapshot before opening the database and fetches media only
-when a job needs it.
+database's "mirror" table; the database itself goes up as one object, `PREFIX/db/chaptan.json`
+(every table, see Store.snapshot), a moment after each change. A fresh host restores that snapshot
+before opening the database and fetches media only when a job needs it.
 
 The recorded state only says what was uploaded, not what the bucket still holds: a bucket can be
 emptied or replaced. So the worker also checks the state against the bucket's listing at start and
@@ -299,7 +299,7 @@ class S3Mirror:
         for prefix in self._pending_deletes():
             self._delete(prefix)
         report.lost = self._reconcile(self.store.all_docs(STATE_TABLE), remote).lost
-        if not self.store.path.exists():  # never replace the bucket's database with nothing
+        if not self.store.files():  # never replace the bucket's database with nothing
             return report
         try:
             self._put_snapshot()
@@ -316,7 +316,7 @@ class S3Mirror:
                                reason=exc) from exc
 
     def _reconcile(self, states: dict[str, dict[str, Any]], remote: dict[str, int]) -> Verification:
-        result = Verification(snapshot_missing=DB_KEY not in remote and self.store.path.exists())
+        result = Verification(snapshot_missing=DB_KEY not in remote and bool(self.store.files()))
         deleting = tuple(self._pending_deletes())  # their objects are meant to go
         for key, state in states.items():
             if key.startswith(deleting):
@@ -441,11 +441,10 @@ class S3Mirror:
                     self._snapshot_due = time.monotonic() + self.retry_interval
 
     def _put_snapshot(self) -> None:
-        # Read into memory: the database is small and replaced atomically, so these bytes are one
-        # consistent version. Nothing here writes to the database, or every snapshot would cause another.
-        try:
-            body = self.store.path.read_bytes()
-        except FileNotFoundError:  # nothing was ever written
+        # One object in the single-file layout, which a fresh host's Store splits again on opening.
+        # Nothing here writes to the database, or every snapshot would cause another.
+        body = self.store.snapshot()
+        if body is None:  # nothing was ever written
             return
         self.client.put_object(Bucket=self.bucket, Key=self.prefix + DB_KEY, Body=body)
 

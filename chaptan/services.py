@@ -53,6 +53,7 @@ class Services:
         password = self.accounts.ensure_admin(self.settings)
         if self.mirror is not None:
             self.mirror.start()
+        self.library.remove_orphan_folders()
         self.runner.start()
         self.library.resume_playback_copies()
         self.assistant.warm_up_voices()
@@ -61,7 +62,9 @@ class Services:
     def stop(self) -> None:
         if self.remote is not None:
             self.remote.stop()  # the workers keep the jobs; the next start follows them again
-        self.runner.stop(timeout=5)
+        # A running job stops at its next progress report; loading a Whisper model reports nothing
+        # for seconds, and a worker thread still inside CTranslate2 at exit aborts the process.
+        self.runner.stop(timeout=15)
         if self.mirror is not None:
             self.mirror.stop(timeout=10)  # after the runner, so its last writes reach the bucket
 

@@ -69,11 +69,15 @@ class ArtifactStore:
         dest = self.local_path(owner, job_id, name)
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(f".{dest.name}.partial")
-        if move:
-            shutil.move(str(src), partial)
-        else:
-            shutil.copyfile(src, partial)
-        os.replace(partial, dest)
+        try:
+            if move:
+                shutil.move(str(src), partial)
+            else:
+                shutil.copyfile(src, partial)
+            os.replace(partial, dest)
+        except BaseException:  # a full disk, say: a partial copy is of no use to anyone
+            partial.unlink(missing_ok=True)
+            raise
         self._mirror(owner, job_id, name, dest)
         return dest
 
@@ -120,6 +124,14 @@ class ArtifactStore:
         shutil.rmtree(self.root / "users" / owner, ignore_errors=True)
         if self.mirror is not None:
             self.mirror.delete_prefix(f"users/{owner}/")
+
+    def job_folders(self) -> list[tuple[str, str]]:
+        """(owner, job id) of every job folder on the local disk."""
+        base = self.root / "users"
+        if not base.is_dir():
+            return []
+        return [(folder.parent.parent.name, folder.name) for folder in sorted(base.glob("*/jobs/*"))
+                if folder.is_dir()]
 
     def usage(self, owner: str) -> int:
         """Bytes on local disk used by `owner`'s jobs (0 for a name no folder can have)."""

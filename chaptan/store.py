@@ -1,22 +1,36 @@
-"""The app's database: users, jobs, chapter versions and small documents in one TinyDB JSON file.
+"""The app's database: users, jobs, chapter versions and small documents, in TinyDB JSON files.
 
-Every operation holds one process-wide lock (and, on POSIX, an advisory file lock so the `users` CLI
-can run next to the app without losing writes). Each write replaces the file atomically and keeps
-the previous good version as `<db>.bak`, so a crash never leaves a half-written database.
+Each table lives in its own files (`chaptan.json` holds the users; the jobs, chapter versions, chat
+memory and S3 mirror state are each spread over SHARDS files by key: `chaptan.jobs.00.json` ...
+`chaptan.jobs.15.json`), because TinyDB rewrites a whole file on every write: one busy table must not
+rewrite the others, nor a job's state change every other job. A database of the older single-file
+layout is split into these files when it is opened. A running job's progress (fraction, stage, ETA)
+lives in memory only and reaches the file with the job's next state change; a restart runs the job
+again anyway.
+
+Every write holds one process-wide lock (and, on POSIX, an advisory file lock so the `users` CLI can
+run next to the app without losing writes). Each write replaces its file atomically and keeps the
+previous good version as `<file>.bak`, so a crash never leaves a half-written table. Reads take no
+lock: a file is only ever replaced whole, so they work on a read-only data folder too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +48,29 @@ except ImportError:  # Windows: only the in-process lock applies
 
 log = logging.getLogger(__name__)
 
-DB_FILE = "chaptan.json"  # the database's name inside the data dir
+DB_FILE = "chaptan.json"  # the database's name inside the data dir: the users' file; other tables beside it
 MEMORY_TABLE = "memory"  # the voice assistant's conversation per user (documents keyed by user name)
-JOB_STATUSES = ("queued", "running", "done", "failed")
 _USERS, _JOBS, _VERSIONS = "users", "jobs", "chapter_versions"
 _DOC_PREFIX = "doc:"  # keeps generic tables apart from the app's own
+_DOC_TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # also part of a file name
+_PROGRESS_FIELDS = ("progress", "stage", "eta_seconds", "updated")  # what set_progress keeps in memory
+# Every table but the users is spread over this many files by a hash of the key, so a job's state
+# change rewrites a sixteenth of the jobs, not all of them (see benchmarks/store_speed.py).
+SHARDS = 16
+MAX_CHAPTERS_PER_VERSION = 500
+MAX_VERSIONS_PER_VIDEO = 100  # older ones are pruned, except the first and the pipeline's own
+
+
+class JobStatus(str, Enum):
+    """A job's state; a `str`, so stored files and the API keep the plain words."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class NotFoundError(ChaptanError):
@@ -70,7 +102,7 @@ class Job:
     owner: str
     title: str = ""
     source_name: str = ""
-    status: str = "queued"  # one of JOB_STATUSES
+    status: JobStatus = JobStatus.QUEUED
     stage: str = ""
     progress: float = 0.0  # 0..1
     eta_seconds: float | None = None
@@ -90,8 +122,7 @@ class Job:
     playback: str = ""  # the playable copy: "" (the upload plays as it is), making, ready or failed
 
     def __post_init__(self) -> None:
-        if self.status not in JOB_STATUSES:
-            raise ValueError(f"job status must be one of {JOB_STATUSES}, not {self.status!r}")
+        object.__setattr__(self, "status", JobStatus(self.status))  # ValueError for an unknown one
         # JSON gives lists back; a tuple keeps the frozen dataclass hashable and truly immutable.
         # Messages are stored as data (see _to_doc), so the browser can show them in its language.
         object.__setattr__(self, "error", Message.from_data(self.error))
@@ -99,7 +130,12 @@ class Job:
 
     @property
     def ended(self) -> bool:
-        return self.status in ("done", "failed")
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)
+
+    @property
+    def active(self) -> bool:
+        """Waiting for a worker or being processed."""
+        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 @dataclass(frozen=True)
@@ -123,6 +159,8 @@ def _to_doc(obj: Any) -> dict[str, Any]:
 def _doc_value(value: Any) -> Any:
     if isinstance(value, Message):
         return value.to_data()
+    if isinstance(value, Enum):
+        return value.value
     if isinstance(value, (list, tuple)):
         return [_doc_value(item) for item in value]
     if isinstance(value, Mapping):
@@ -218,6 +256,7 @@ class AtomicJSONStorage(Storage):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.backup = self.path.with_name(self.path.name + ".bak")
+        self._parsed: tuple[tuple[int, ...], dict[str, Any]] | None = None  # (file version, its tables)
         self._remove_crash_leftovers()
         self._recover_if_corrupt()
 
@@ -250,12 +289,66 @@ class AtomicJSONStorage(Storage):
                       "started an empty database", self.path, problem, aside)
 
     def read(self) -> dict[str, dict[str, Any]] | None:
-        return _load_json(self.path)
+        # Parsed once per version of the file: every write replaces it, so another inode or mtime
+        # means another process wrote it. Each caller gets its own copy of the tables and documents,
+        # since TinyDB changes what it reads before writing it back.
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        version = (stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
+        cached = self._parsed
+        if cached is None or cached[0] != version:
+            data = _load_json(self.path)
+            if data is None:
+                return None
+            cached = self._parsed = (version, data)
+        return {name: {key: dict(doc) for key, doc in rows.items()} for name, rows in cached[1].items()}
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self._parsed = None
         text = json.dumps(data)
         _update_backup(self.path, self.backup)
         _atomic_write(self.path, text)
+        stat = os.stat(self.path)
+        self._parsed = ((stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size), data)
+
+
+def _doc_table_name(name: str) -> str:
+    if not _DOC_TABLE_NAME.match(name):
+        raise ValueError(f"a document table's name is lowercase letters, digits and _, not {name!r}")
+    return _DOC_PREFIX + name
+
+
+def _shard(key: str) -> int:
+    return zlib.crc32(key.encode("utf-8")) % SHARDS
+
+
+def _table_file(main: Path, table: str, shard: int = 0) -> Path:
+    """The file that holds `shard` of `table`: the users stay in the main file, every other table's
+    shards sit beside it (`chaptan.jobs.07.json`)."""
+    if table == _USERS:
+        return main
+    stem = main.name[:-len(".json")] if main.name.endswith(".json") else main.name
+    return main.with_name(f"{stem}.{table.replace(':', '-')}.{shard:02d}.json")
+
+
+def _prune(versions: list[ChapterVersion]) -> list[ChapterVersion]:
+    """At most MAX_VERSIONS_PER_VIDEO versions: the newest, and always the first and every one the
+    pipeline wrote (the editor's starting points, and what names the generator of the chapters)."""
+    if len(versions) <= MAX_VERSIONS_PER_VIDEO:
+        return versions
+    kept = {v.number for v in versions if v is versions[0] or _is_pipeline_author(v.author)}
+    for version in reversed(versions):
+        if len(kept) >= MAX_VERSIONS_PER_VIDEO:
+            break
+        kept.add(version.number)
+    return [v for v in versions if v.number in kept]
+
+
+def _is_pipeline_author(author: str) -> bool:
+    # videos._pipeline_author writes "chaptan (local)" / "chaptan (llm)"; people's names have no spaces.
+    return author.startswith("chaptan (")
 
 
 class Store:
@@ -264,17 +357,39 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._main = path
         self._lock = threading.RLock()
         self._depth = 0  # RLock nesting, so the file lock is taken once per outermost operation
         self._lock_path = path.with_name(path.name + ".lock")
         self._callbacks: list[Callable[[], None]] = []
-        with self._locked():  # opening may repair the file: not while another process writes it
-            self._storage = AtomicJSONStorage(path)
-        self._db = _Database(storage=lambda: self._storage)
+        self._tables: dict[tuple[str, int], Table] = {}  # by (table, shard)
+        # Running jobs' progress, by job id: kept here, not written (see the module docstring).
+        self._progress: dict[str, dict[str, Any]] = {}
+        self._progress_lock = threading.Lock()
+        with self._opening():  # opening may repair or split the file: not while another process writes it
+            self._split_single_file()
+            self._table(_USERS)
 
     @property
     def path(self) -> Path:
-        return self._storage.path
+        """The main database file (the users); the other tables' files sit beside it."""
+        return self._main
+
+    def files(self) -> list[Path]:
+        """Every table's file that exists, the main one first."""
+        stem = self._main.name[:-len(".json")] if self._main.name.endswith(".json") else self._main.name
+        others = sorted(self._main.parent.glob(f"{glob_escape(stem)}.*.json"))
+        return [p for p in [self._main, *others] if p.is_file()]
+
+    def snapshot(self) -> bytes | None:
+        """Every table as one JSON document, in the single-file layout (a Store opened on it splits it
+        again); None when nothing was ever written. The S3 mirror uploads this."""
+        tables: dict[str, Any] = {}
+        with self._lock:  # no write of this process lands between two files' reads
+            for file in self.files():
+                for name, rows in (_load_json(file) or {}).items():
+                    tables.setdefault(name, {}).update(rows)
+        return json.dumps(tables).encode("utf-8") if tables else None
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call `callback()` after every write (outside the lock, in the writing thread)."""
@@ -285,14 +400,13 @@ class Store:
 
     def add_user(self, user: User) -> None:
         with self._changing():
-            table = self._db.table(_USERS)
+            table = self._table(_USERS)
             if table.contains(doc_id=user.name):
                 raise ChaptanError("user {name!r} already exists", name=user.name)
             table.insert(Document(_to_doc(user), doc_id=user.name))
 
     def get_user(self, name: str) -> User | None:
-        with self._locked():
-            doc = self._db.table(_USERS).get(doc_id=name)
+        doc = self._table(_USERS).get(doc_id=name)
         return _from_doc(User, doc) if doc is not None else None
 
     def update_user(self, name: str, **fields: Any) -> User:
@@ -303,35 +417,35 @@ class Store:
             user = dataclasses.replace(user, **fields)
             if user.name != name:
                 raise ValueError("a user's name cannot change")
-            self._db.table(_USERS).upsert(Document(_to_doc(user), doc_id=name))
+            self._table(_USERS).upsert(Document(_to_doc(user), doc_id=name))
         return user
 
     def remove_user(self, name: str) -> None:
         with self._changing():
-            if not self._db.table(_USERS).remove(doc_ids=[name]):
+            if not self._table(_USERS).remove(doc_ids=[name]):
                 raise NotFoundError("no user named {name!r}", name=name)
 
     def list_users(self) -> list[User]:
-        with self._locked():
-            docs = self._db.table(_USERS).all()
+        docs = self._table(_USERS).all()
         return sorted((_from_doc(User, d) for d in docs), key=lambda u: u.name)
 
     # -- jobs ----------------------------------------------------------------------------------
 
     def add_job(self, job: Job) -> None:
         with self._changing():
-            table = self._db.table(_JOBS)
+            table = self._table(_JOBS, job.id)
             if table.contains(doc_id=job.id):
                 raise ChaptanError("job {job_id!r} already exists", job_id=job.id)
             table.insert(Document(_to_doc(job), doc_id=job.id))
 
     def get_job(self, job_id: str) -> Job | None:
-        with self._locked():
-            doc = self._db.table(_JOBS).get(doc_id=job_id)
-        return _from_doc(Job, doc) if doc is not None else None
+        doc = self._table(_JOBS, job_id).get(doc_id=job_id)
+        return self._with_progress(_from_doc(Job, doc)) if doc is not None else None
 
     def update_job(self, job_id: str, **fields: Any) -> Job:
-        """Change some fields; `updated` is set to now unless given."""
+        """Change some fields and write the job; `updated` is set to now unless given.
+
+        The progress kept in memory is written along; it is dropped once the job no longer runs."""
         fields.setdefault("updated", time.time())
         with self._changing():
             job = self.get_job(job_id)
@@ -340,24 +454,51 @@ class Store:
             job = dataclasses.replace(job, **fields)
             if job.id != job_id:
                 raise ValueError("a job's id cannot change")
-            self._db.table(_JOBS).upsert(Document(_to_doc(job), doc_id=job_id))
+            self._table(_JOBS, job_id).upsert(Document(_to_doc(job), doc_id=job_id))
+            with self._progress_lock:
+                if job.status == JobStatus.RUNNING:
+                    self._progress[job_id] = {name: getattr(job, name) for name in _PROGRESS_FIELDS}
+                else:
+                    self._progress.pop(job_id, None)
         return job
+
+    def set_progress(self, job_id: str, progress: float, stage: str, eta_seconds: float | None) -> None:
+        """Record a running job's progress in memory only: it is read back by get_job and list_jobs,
+        and written with the job's next update_job. NotFoundError when the job was deleted."""
+        values = {"progress": progress, "stage": stage, "eta_seconds": eta_seconds, "updated": time.time()}
+        with self._progress_lock:
+            known = self._progress.get(job_id)
+            if known is not None:
+                known.update(values)
+                return
+        with self._lock:  # the first report of a job read from the file; delete_job holds this lock
+            if self._table(_JOBS, job_id).get(doc_id=job_id) is None:
+                raise NotFoundError("no job {job_id!r}", job_id=job_id)
+            with self._progress_lock:
+                self._progress[job_id] = values
 
     def delete_job(self, job_id: str) -> None:
         """Remove the job and its chapter versions."""
         with self._changing():
-            if not self._db.table(_JOBS).remove(doc_ids=[job_id]):
+            if not self._table(_JOBS, job_id).remove(doc_ids=[job_id]):
                 raise NotFoundError("no job {job_id!r}", job_id=job_id)
-            self._db.table(_VERSIONS).remove(doc_ids=[job_id])
+            with self._progress_lock:
+                self._progress.pop(job_id, None)
+            self._table(_VERSIONS, job_id).remove(doc_ids=[job_id])
 
     def list_jobs(self, owner: str | None = None) -> list[Job]:
         """All jobs (or one owner's), newest first."""
-        with self._locked():
-            docs = self._db.table(_JOBS).all()
-        jobs = [_from_doc(Job, d) for d in docs]
-        if owner is not None:
-            jobs = [j for j in jobs if j.owner == owner]
+        docs = self._all(_JOBS)
+        jobs = [self._with_progress(_from_doc(Job, d)) for d in docs
+                if owner is None or d.get("owner") == owner]
         return sorted(jobs, key=lambda j: (j.created, j.id), reverse=True)
+
+    def _with_progress(self, job: Job) -> Job:
+        if job.status != JobStatus.RUNNING:
+            return job
+        with self._progress_lock:
+            live = self._progress.get(job.id)
+            return dataclasses.replace(job, **live) if live else job
 
     # -- chapter versions ----------------------------------------------------------------------
 
@@ -367,7 +508,12 @@ class Store:
 
         `base_version` is the version the editor started from (0 when there was none); if someone
         saved since, StaleVersionError. None skips the check (the pipeline's own first version).
+        A version holds at most MAX_CHAPTERS_PER_VERSION chapters; past MAX_VERSIONS_PER_VIDEO
+        versions the oldest are pruned (see _prune).
         """
+        if len(chapters) > MAX_CHAPTERS_PER_VERSION:
+            raise ChaptanError("a video can have at most {limit} chapters; this list has {count}",
+                               limit=MAX_CHAPTERS_PER_VERSION, count=len(chapters))
         with self._changing():
             if self.get_job(job_id) is None:
                 raise NotFoundError("no job {job_id!r}", job_id=job_id)
@@ -378,15 +524,17 @@ class Store:
                 raise StaleVersionError(_stale_message(latest, base_version))
             new = ChapterVersion(number=current + 1, created=time.time(), author=author,
                                  chapters=[dict(c) for c in chapters])
-            docs = [_to_doc(v) for v in versions] + [_to_doc(new)]
-            self._db.table(_VERSIONS).upsert(Document({"versions": docs}, doc_id=job_id))
+            docs = [_to_doc(v) for v in _prune([*versions, new])]
+            self._table(_VERSIONS, job_id).upsert(Document({"versions": docs}, doc_id=job_id))
         return new.number
 
     def list_chapter_versions(self, job_id: str) -> list[ChapterVersion]:
         """Oldest first."""
-        with self._locked():
-            doc = self._db.table(_VERSIONS).get(doc_id=job_id)
-        return [_from_doc(ChapterVersion, v) for v in doc["versions"]] if doc is not None else []
+        doc = self._table(_VERSIONS, job_id).get(doc_id=job_id)
+        if doc is None:
+            return []
+        # Deep copies: the parsed file is shared with later reads (see AtomicJSONStorage.read).
+        return [_from_doc(ChapterVersion, copy.deepcopy(v)) for v in doc["versions"]]
 
     def latest_chapter_version(self, job_id: str) -> ChapterVersion | None:
         versions = self.list_chapter_versions(job_id)
@@ -395,20 +543,18 @@ class Store:
     # -- small documents -----------------------------------------------------------------------
 
     def get_doc(self, table: str, key: str) -> dict[str, Any] | None:
-        with self._locked():
-            doc = self._db.table(_DOC_PREFIX + table).get(doc_id=key)
-        return dict(doc) if doc is not None else None
+        doc = self._doc_table(table, key).get(doc_id=key)
+        return copy.deepcopy(dict(doc)) if doc is not None else None
 
     def all_docs(self, table: str) -> dict[str, dict[str, Any]]:
         """Every document of the table by key, from one read of the file (get_doc reads it per key)."""
-        with self._locked():
-            docs = self._db.table(_DOC_PREFIX + table).all()
-        return {str(doc.doc_id): dict(doc) for doc in docs}
+        docs = self._all(_doc_table_name(table))
+        return {str(doc.doc_id): copy.deepcopy(dict(doc)) for doc in docs}
 
     def put_doc(self, table: str, key: str, doc: Mapping[str, Any]) -> None:
         """Insert or replace the whole document."""
         with self._changing():
-            tbl = self._db.table(_DOC_PREFIX + table)
+            tbl = self._doc_table(table, key)
             # One write either way: a remove + insert would leave the backup without the document.
             if not tbl.update(_replace_with(doc), doc_ids=[key]):
                 tbl.insert(Document(dict(doc), doc_id=key))
@@ -416,10 +562,57 @@ class Store:
     def delete_doc(self, table: str, key: str) -> None:
         """Remove the document if it exists."""
         with self._changing():
-            self._db.table(_DOC_PREFIX + table).remove(doc_ids=[key])
+            self._doc_table(table, key).remove(doc_ids=[key])
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def _doc_table(self, name: str, key: str) -> Table:
+        return self._table(_doc_table_name(name), key)
+
+    def _all(self, name: str) -> list[Document]:
+        """Every document of a sharded table: one read of each of its files."""
+        return [doc for shard in range(SHARDS) for doc in self._shard_table(name, shard).all()]
+
+    def _table(self, name: str, key: str = "") -> Table:
+        """The table (the shard of it that holds `key`: every table but the users is sharded)."""
+        return self._shard_table(name, 0 if name == _USERS else _shard(key))
+
+    def _shard_table(self, name: str, shard: int) -> Table:
+        table = self._tables.get((name, shard))
+        if table is None:
+            with self._lock:
+                table = self._tables.get((name, shard))
+                if table is None:
+                    storage = AtomicJSONStorage(_table_file(self._main, name, shard))
+                    table = _Database(storage=lambda: storage).table(name)
+                    self._tables[name, shard] = table
+        return table
+
+    def _split_single_file(self) -> None:
+        """Move every table but the users out of a main file of the single-file layout, each into its
+        own files. The tables are written before the main file loses them, so a crash in between only
+        means doing it again on the next open. A shard's file that exists already is newer (or the
+        same) and is kept: the main file can be of the old layout again only by being restored from its
+        backup, which is older."""
+        AtomicJSONStorage(self._main)  # repairs a corrupt main file from its backup first
+        data = _load_json(self._main)
+        if not data or set(data) <= {_USERS}:
+            return
+        for name, rows in data.items():
+            if name == _USERS:
+                continue
+            shards: list[dict[str, Any]] = [{} for _ in range(SHARDS)]
+            for key, row in rows.items():
+                shards[_shard(key)][key] = row
+            for shard, shard_rows in enumerate(shards):  # empty ones too: they mark the table as moved
+                file = _table_file(self._main, name, shard)
+                if not file.exists():
+                    AtomicJSONStorage(file).write({name: shard_rows})
+        AtomicJSONStorage(self._main).write({_USERS: data.get(_USERS, {})})
+        log.info("split the database %s into one file per table: %s", self._main,
+                 ", ".join(sorted(n for n in data if n != _USERS)))
 
     # -- locking -------------------------------------------------------------------------------
-
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         with self._lock:
@@ -429,6 +622,27 @@ class Store:
                 if outermost and fcntl is not None:
                     with open(self._lock_path, "a") as handle:
                         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes
+                        yield
+                else:
+                    yield
+            finally:
+                self._depth -= 1
+
+    @contextlib.contextmanager
+    def _opening(self) -> Iterator[None]:
+        """_locked, or only the process lock where the lock file cannot be opened for writing: in a
+        read-only data folder no one can write, and reading needs no lock."""
+        try:
+            handle = open(self._lock_path, "a") if fcntl is not None else None
+        except OSError as exc:
+            log.warning("the database folder is not writable (%s); opening it for reading", exc)
+            handle = None
+        with self._lock:
+            self._depth += 1
+            try:
+                if handle is not None:
+                    with handle:
+                        fcntl.flock(handle, fcntl.LOCK_EX)
                         yield
                 else:
                     yield

@@ -28,7 +28,7 @@ from .media import probe
 from .messages import Message
 from .playback import PLAYBACK_FILE, PlaybackCopies, needs_copy
 from .storage import ArtifactStore
-from .store import Job, NotFoundError, Store
+from .store import Job, JobStatus, NotFoundError, Store
 from .transcript import TRANSCRIPT_FORMATS, Transcript
 
 log = logging.getLogger(__name__)
@@ -125,8 +125,13 @@ class VideoLibrary:
                 raise MediaError(exc.message.replaced(file=upload.name)) from None
             with self._quota if self.settings.user_quota else contextlib.nullcontext():
                 self._check_quota(requester, present, upload)
-                stored = self.artifacts.put_file(requester.name, job_id, source_name, present,
-                                                 move=present == upload)
+                try:
+                    stored = self.artifacts.put_file(requester.name, job_id, source_name, present,
+                                                     move=present == upload)
+                except OSError as exc:  # the data folder is full or read-only: leave no folder behind
+                    self.artifacts.delete_job(requester.name, job_id)
+                    raise ChaptanError("the server could not store this upload ({reason}); try again later",
+                                       reason=exc.strerror or exc) from None
             with self._recall:
                 self._taken[upload] = stored
                 self._taken.move_to_end(upload)
@@ -135,11 +140,16 @@ class VideoLibrary:
         now = time.time()
         copy = needs_copy(self.settings.playback_copy, info, suffix)
         job = Job(id=job_id, owner=requester.name, title=(title or upload.stem)[:200],
-                  source_name=source_name, status="queued", stage="queued", progress=0.0,
+                  source_name=source_name, status=JobStatus.QUEUED, stage="queued", progress=0.0,
                   eta_seconds=None, error="", created=now, updated=now, started=None, finished=None,
                   language=language, generator=generator, max_chapters=int(max_chapters),
                   duration=info.duration, warnings=(), attempts=0, playback="making" if copy else "")
-        self.store.add_job(job)
+        try:
+            self.store.add_job(job)
+        except OSError as exc:
+            self.artifacts.delete_job(requester.name, job_id)
+            raise ChaptanError("the server could not save this video ({reason}); try again later",
+                               reason=exc.strerror or exc) from None
         if self.runner is not None:
             self.runner.submit(job)
         if copy:
@@ -210,6 +220,19 @@ class VideoLibrary:
                               language=job.language if job.language != "auto" else
                               (result["language"] or "auto"))
 
+    def remove_orphan_folders(self) -> int:
+        """Delete job folders that no job owns and that hold only unfinished writes (dot files): uploads
+        a crash or a full disk interrupted before the job was saved (a `.source.mp4.partial`, say).
+        A folder with a finished file is kept: it may be all that is left of a lost database."""
+        known = {job.id for job in self.store.list_jobs()}
+        orphans = [(owner, job_id) for owner, job_id in self.artifacts.job_folders()
+                   if job_id not in known and all(p.name.startswith(".") for p in
+                                                  self.artifacts.job_dir(owner, job_id).iterdir())]
+        for owner, job_id in orphans:
+            log.warning("removing the folder of %s's job %s, which no job owns", owner, job_id)
+            self.artifacts.delete_job(owner, job_id)
+        return len(orphans)
+
     def job(self, requester: Requester, job_id: str) -> Job:
         job = self.store.get_job(str(job_id).strip())
         if job is None or (job.owner != requester.name and not requester.is_admin):
@@ -221,7 +244,7 @@ class VideoLibrary:
 
     def retry(self, requester: Requester, job_id: str) -> Job:
         job = self.job(requester, job_id)
-        if job.status != "failed":
+        if job.status != JobStatus.FAILED:
             raise ChaptanError("only a failed video can be retried")
         if self.runner is None:
             raise ChaptanError("no worker is running")
@@ -229,7 +252,7 @@ class VideoLibrary:
 
     def delete(self, requester: Requester, job_id: str) -> None:
         job = self.job(requester, job_id)
-        if job.status == "running":
+        if job.status == JobStatus.RUNNING:
             raise ChaptanError("this video is being processed; delete it when it has finished")
         self.store.delete_job(job.id)
         self.artifacts.delete_job(job.owner, job.id)
@@ -256,7 +279,7 @@ class VideoLibrary:
         return ChapterResult(chapters, generator, list(job.warnings))
 
     def summary(self, job: Job) -> dict:
-        return {"job_id": job.id, "title": job.title, "owner": job.owner, "status": job.status,
+        return {"job_id": job.id, "title": job.title, "owner": job.owner, "status": job.status.value,
                 "stage": job.stage, "progress": round(job.progress, 3), "error": str(job.error),
                 "duration": job.duration, "created": job.created, "language": job.language,
                 "worker": job.worker, "playback": job.playback or "original",
@@ -266,9 +289,10 @@ class VideoLibrary:
         job = self.job(requester, job_id)
         out = self.summary(job)
         out["warnings"] = list(job.warnings)
-        out["exports"] = list(EXPORT_KEYS) if job.status == "done" else []
-        out["transcript"] = self.transcript(job).to_dict() if job.status == "done" else None
-        out["chapters"] = [c.to_dict() for c in self.chapters(job).chapters] if job.status == "done" else []
+        done = job.status == JobStatus.DONE
+        out["exports"] = list(EXPORT_KEYS) if done else []
+        out["transcript"] = self.transcript(job).to_dict() if done else None
+        out["chapters"] = [c.to_dict() for c in self.chapters(job).chapters] if done else []
         out["chapter_versions"] = [
             {"version": v.number, "created": v.created, "author": v.author, "chapters": v.chapters}
             for v in self.store.list_chapter_versions(job.id)]
@@ -361,7 +385,7 @@ class VideoLibrary:
 
     def _finished(self, requester: Requester, job_id: str) -> Job:
         job = self.job(requester, job_id)
-        if job.status != "done":
+        if job.status != JobStatus.DONE:
             raise ChaptanError("this video has not finished processing yet")
         return job
 

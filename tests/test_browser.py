@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -234,6 +235,21 @@ def test_voice_seats_per_person_a_visible_line_and_a_second_tab_that_can_take_th
         assert app.services.seats.occupancy() == (0, 0)
 
 
+@contextmanager
+def a_finished_video_in_the_browser(browser, tmp_path: Path, user: tuple[str, str], prepare=None):
+    """The app with one finished video of `user`'s ("talk"), and a page signed in as them;
+    `prepare(app, job_id)` runs before the page signs in. Yields (app, page, job_id)."""
+    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
+    with running_app(tmp_path / "data") as app:
+        job_id = add_finished_job(app.services, user[0], video, TRANSCRIPT, FIRST)
+        if prepare is not None:
+            prepare(app, job_id)
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        sign_in(page, app.url, user)
+        yield app, page, job_id
+
+
 def open_in_editor(page, title: str) -> None:
     page.get_by_role("tab", name="Chapter editor").click()
     page.get_by_label("Video", exact=True).click()
@@ -254,12 +270,7 @@ def test_mistakes_are_toasts_and_every_panel_keeps_its_value(browser, tmp_path):
     """Each of these once replaced its outputs with Gradio's "Error" overlay until a reload."""
     expect = sync_api.expect
     expect.set_options(timeout=UI_TIMEOUT_MS)
-    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
-    with running_app(tmp_path / "data") as app:
-        add_finished_job(app.services, ADMIN[0], video, TRANSCRIPT, FIRST)
-        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
-        page.set_default_timeout(UI_TIMEOUT_MS)
-        sign_in(page, app.url, ADMIN)
+    with a_finished_video_in_the_browser(browser, tmp_path, ADMIN) as (app, page, job_id):
 
         open_in_editor(page, "talk")
         page.get_by_role("button", name="Delete row").click()
@@ -334,13 +345,11 @@ def test_a_video_that_finishes_shows_up_in_every_list_by_itself(browser, tmp_pat
     """No Refresh click: My videos shows the new state, and both pickers offer the finished video."""
     expect = sync_api.expect
     expect.set_options(timeout=UI_TIMEOUT_MS)
-    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
-    with running_app(tmp_path / "data") as app:
-        job_id = add_finished_job(app.services, ALICE[0], video, TRANSCRIPT, FIRST)
+
+    def running(app, job_id):
         app.services.store.update_job(job_id, status="running", stage="chaptering", progress=0.9)
-        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
-        page.set_default_timeout(UI_TIMEOUT_MS)
-        sign_in(page, app.url, ALICE)
+
+    with a_finished_video_in_the_browser(browser, tmp_path, ALICE, running) as (app, page, job_id):
         page.get_by_role("tab", name="My videos").click()
         expect(page.get_by_role("gridcell", name="running", exact=True)).to_be_visible()
         page.get_by_role("tab", name="Chapter editor").click()
@@ -361,12 +370,7 @@ def test_a_video_that_finishes_shows_up_in_every_list_by_itself(browser, tmp_pat
 def test_the_timeline_draws_the_chapters_follows_the_player_and_seeks(browser, tmp_path):
     expect = sync_api.expect
     expect.set_options(timeout=UI_TIMEOUT_MS)
-    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
-    with running_app(tmp_path / "data") as app:
-        add_finished_job(app.services, ALICE[0], video, TRANSCRIPT, FIRST)
-        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
-        page.set_default_timeout(UI_TIMEOUT_MS)
-        sign_in(page, app.url, ALICE)
+    with a_finished_video_in_the_browser(browser, tmp_path, ALICE) as (app, page, job_id):
         open_in_editor(page, "talk")
         strip = page.locator(".chaptan-timeline[data-player='chaptan-editor-video']")
         chapters = strip.locator(".chaptan-chapter")
@@ -404,12 +408,7 @@ def test_the_timeline_draws_the_chapters_follows_the_player_and_seeks(browser, t
 def test_the_transcript_is_a_timed_list_to_click_and_search_as_you_type(browser, tmp_path):
     expect = sync_api.expect
     expect.set_options(timeout=UI_TIMEOUT_MS)
-    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
-    with running_app(tmp_path / "data") as app:
-        add_finished_job(app.services, ALICE[0], video, TRANSCRIPT, FIRST)
-        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
-        page.set_default_timeout(UI_TIMEOUT_MS)
-        sign_in(page, app.url, ALICE)
+    with a_finished_video_in_the_browser(browser, tmp_path, ALICE) as (app, page, job_id):
         open_in_editor(page, "talk")
         lines = page.locator("[data-player='chaptan-editor-video'] .chaptan-line")
         expect(lines).to_have_count(len(TRANSCRIPT["segments"]))

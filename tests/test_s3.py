@@ -29,7 +29,7 @@ from chaptan.errors import ChaptanError  # noqa: E402
 from chaptan.s3 import DB_KEY, STATE_TABLE, S3Mirror, make_client, restore_database  # noqa: E402
 from chaptan.services import build_services  # noqa: E402
 from chaptan.storage import ArtifactStore  # noqa: E402
-from chaptan.store import DB_FILE, Job, Store  # noqa: E402
+from chaptan.store import DB_FILE, SHARDS, Job, Store  # noqa: E402
 from chaptan.videos import Requester, VideoLibrary, VideoNotFound  # noqa: E402
 
 PREFIX = "chaptan/"
@@ -149,11 +149,12 @@ def test_sweep_reads_the_database_once_however_many_files(settings: Settings,
     finally:
         mirror.stop()
     artifacts.write_text("alice", "job1", "part7.txt", "changed while the mirror was stopped")
-    reads = []
-    original = store._storage.read
-    monkeypatch.setattr(store._storage, "read", lambda: reads.append(1) or original())
+    reads: list[int] = []
+    for shard in range(SHARDS):  # the state table's files, each to be read once
+        storage = store._shard_table("doc:" + STATE_TABLE, shard).storage
+        monkeypatch.setattr(storage, "read", lambda original=storage.read: reads.append(1) or original())
     assert [key for key, _ in mirror.pending()] == ["users/alice/jobs/job1/part7.txt"]
-    assert len(reads) == 1
+    assert len(reads) == SHARDS
 
 
 def test_multipart_upload_for_large_files(settings: Settings) -> None:

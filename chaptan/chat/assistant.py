@@ -24,7 +24,7 @@ from ..errors import ChaptanError
 from ..llm import language_name, make_chat_model
 from ..media import SAMPLE_RATE, decode_audio
 from ..messages import Message, render
-from ..store import Job, Store
+from ..store import Job, JobStatus, Store
 from ..text import script_language
 from ..timecode import timestamp as format_timestamp
 from ..transcribe import SpeechRecognizer
@@ -172,7 +172,7 @@ class Assistant:
 
     def _video(self, requester: Requester, job_id: str) -> _Video:
         job = self.library.job(requester, job_id)  # raises for videos that are not the requester's
-        if job.status != "done":
+        if job.status != JobStatus.DONE:
             return _Video(job, (), None)
         try:
             chapters = tuple(self.library.chapters(job).chapters)
@@ -262,7 +262,7 @@ class Assistant:
         language = plan.language
         if plan.video is not None and plan.video.index is not None:
             body = _found_text(plan.video, plan.matches, language)
-        elif plan.video is not None and plan.video.job.status == "failed":
+        elif plan.video is not None and plan.video.job.status == JobStatus.FAILED:
             job = plan.video.job
             body = _said(language, Message('"{title}" could not be processed: {error}', title=job.title,
                                            error=job.error))
@@ -270,7 +270,8 @@ class Assistant:
             job = plan.video.job
             body = _said(language, Message(
                 '"{title}" is still being processed ({stage}, {percent}%). Ask me again when it is done.',
-                title=job.title, stage=Message(job.stage or job.status), percent=round(job.progress * 100)))
+                title=job.title, stage=Message(job.stage or job.status.value),
+                percent=round(job.progress * 100)))
         elif jobs := self.library.jobs(requester):
             titles = ", ".join(_quote(j.title, language) for j in jobs)
             body = _said(language, Message(

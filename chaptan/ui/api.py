@@ -17,6 +17,7 @@ from ..chapters import formats as chapter_formats
 from ..chapters.model import Chapter
 from ..errors import ChapterError
 from ..services import Services
+from ..store import JobStatus
 from .common import api_errors, outbox_dir, requester
 
 WAIT_POLL_SECONDS = 0.5
@@ -52,11 +53,11 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
             raise gr.Error("video is required")
         job = library.submit(req, Path(path), language=(lang or "auto").strip(),
                              generator=(gen or "auto").strip(), max_chapters=int(most or 0))
-        while job.status in ("queued", "running"):
+        while job.active:
             progress(job.progress, desc=job.stage)
             time.sleep(WAIT_POLL_SECONDS)
             job = library.job(req, job.id)
-        if job.status == "failed":
+        if job.status == JobStatus.FAILED:
             raise gr.Error(f"chaptering failed: {job.error}", print_exception=False)
         result = library.chapters(job)
         return job.id, chapter_formats.to_json(result), chapter_formats.to_youtube(result.chapters)

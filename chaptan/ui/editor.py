@@ -10,6 +10,7 @@ from ..chapters.titles import title_for_span
 from ..errors import ChaptanError
 from ..messages import Message
 from ..services import Services
+from ..store import JobStatus
 from ..videos import EXPORTS
 from .common import Player, fmt_time, outbox_dir, requester, user_errors, video_copy
 from .i18n import DRAFT_NOTE, NO_VIDEO, UNREADABLE_NOTE, language_of, localized, localized_table, t, translate
@@ -78,7 +79,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
     @user_errors
     def finished_videos(request: gr.Request):
         req = requester(services, request)
-        done = [(j.title, j.id) for j in library.jobs(req) if j.status == "done"]
+        done = [(j.title, j.id) for j in library.jobs(req) if j.status == JobStatus.DONE]
         return gr.Dropdown(choices=done)
 
     demo.load(finished_videos, None, [pick], api_visibility="private")

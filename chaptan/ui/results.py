@@ -11,7 +11,7 @@ from ..chapters import formats as chapter_formats
 from ..chapters.rules import validate
 from ..messages import Message
 from ..services import Services
-from ..store import Job
+from ..store import Job, JobStatus
 from ..videos import EXPORTS, Requester
 from .common import Player, fmt_duration, outbox_dir, requester, user_errors, video_copy
 from .i18n import t, translate
@@ -93,11 +93,11 @@ def progress_html(job: Job | None, language: str, copying: float | None = None) 
         note = translate(making, language)
         copy_note = f" <span class='chaptan-copy'>{html.escape(note)}</span>"
     title = html.escape(job.title)
-    if job.status == "failed":
+    if job.status == JobStatus.FAILED:
         error = html.escape(translate(job.error, language))
         failed = translate(Message("<b>{title}</b>: failed. {error}", title=title, error=error), language)
         return f"<div class='chaptan-status failed'>{failed}</div>"
-    if job.status == "done":
+    if job.status == JobStatus.DONE:
         done = translate(Message("<b>{title}</b> ({length}): done.", title=title,
                                  length=fmt_duration(job.duration)),
                          language)

@@ -88,7 +88,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
     def on_load(request: gr.Request):
         """Reopening the page shows the caller's job that is still in progress."""
         req = requester(services, request)
-        pending = [j for j in services.library.jobs(req) if j.status in ("queued", "running")]
+        pending = [j for j in services.library.jobs(req) if j.active]
         if not pending:
             return "", "", gr.Timer(active=False)
         return pending[0].id, progress_html(pending[0], language_of(request)), gr.Timer(active=True)
