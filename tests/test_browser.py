@@ -400,9 +400,18 @@ def test_the_timeline_draws_the_chapters_follows_the_player_and_seeks(browser, t
 
         # The results panel in My videos has one too.
         page.get_by_role("tab", name="My videos").click()
-        page.get_by_role("gridcell", name="talk", exact=True).click()
-        page.get_by_role("button", name="Open", exact=True).click()
-        expect(page.locator("[data-player='chaptan-library-video'] .chaptan-chapter")).to_have_count(3)
+        library_strip = page.locator("[data-player='chaptan-library-video'] .chaptan-chapter")
+        # On a loaded machine the list's first fill can land between the click and Open and drop the
+        # selection; a person would click again, and so does the test (at most three times).
+        for _ in range(3):
+            page.get_by_role("gridcell", name="talk", exact=True).click()
+            page.get_by_role("button", name="Open", exact=True).click()
+            try:
+                expect(library_strip).to_have_count(3, timeout=20_000)
+                break
+            except AssertionError:
+                continue
+        expect(library_strip).to_have_count(3)
 
 
 def test_the_transcript_is_a_timed_list_to_click_and_search_as_you_type(browser, tmp_path):
