@@ -139,6 +139,13 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
     table.change(user_errors(report), [table, state], [problems], api_visibility="private",
                  show_progress="hidden")
 
+    def opened(current: dict, request: gr.Request):
+        """The caller, when a video is open in the editor; else the note that asks to choose one."""
+        req = requester(services, request)
+        if not current:
+            raise gr.Error(NO_VIDEO)
+        return req
+
     @user_errors
     def strip(rows: list, current: dict):
         """The timeline of the table as it stands; while a row does not parse, the last one stays."""
@@ -165,9 +172,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
     def edit(op):
         @user_errors
         def run(rows: list, current: dict, index: float, at: float, request: gr.Request):
-            req = requester(services, request)
-            if not current:
-                raise gr.Error(NO_VIDEO)
+            req = opened(current, request)
             job = library.job(req, current["job_id"])
             transcript = library.transcript(job)
             duration = current["duration"]
@@ -189,9 +194,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
     def regenerate(all_rows: bool):
         @user_errors
         def run(rows: list, current: dict, index: float, request: gr.Request):
-            req = requester(services, request)
-            if not current:
-                raise gr.Error(NO_VIDEO)
+            req = opened(current, request)
             # The selected row counts in the table's order, as the person sees it.
             chapters = editing.table_chapters(rows, current["duration"])
             indices = None if all_rows else [int(index)]
@@ -213,9 +216,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
 
     @user_errors
     def on_save(rows: list, current: dict, request: gr.Request):
-        req = requester(services, request)
-        if not current:
-            raise gr.Error(NO_VIDEO)
+        req = opened(current, request)
         chapters = editing.to_chapters(rows, current["duration"])
         number = library.save_chapters(req, current["job_id"], chapters, current["base_version"])
         gr.Info(localized(Message("Saved as version {number}.", number=number), request))
@@ -225,9 +226,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
 
     @user_errors
     def on_restore(number: float, current: dict, request: gr.Request):
-        req = requester(services, request)
-        if not current:
-            raise gr.Error(NO_VIDEO)
+        req = opened(current, request)
         if not number:  # the box shows 0 while empty
             raise gr.Error("Type the number of the version to restore, or click it in the history.")
         saved = library.restore_version(req, current["job_id"], int(number), current["base_version"])
@@ -266,9 +265,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
     @user_errors
     def export_saved(key: str, current: dict, request: gr.Request):
         """The export of the newest saved version (what everyone else gets), named after the title."""
-        req = requester(services, request)
-        if not current:
-            raise gr.Error(NO_VIDEO)
+        req = opened(current, request)
         return str(library.export(req, current["job_id"], key, outbox_dir(req)))
 
     # The video export copies the whole file, so it shares the heavy-work limit.
