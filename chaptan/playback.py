@@ -76,7 +76,11 @@ def make_copy(source: Path, dest: Path, duration: float, progress: Callable[[flo
 
 
 class PlaybackCopies:
-    """Makes copies in the background, one at a time (encoding is heavy), and knows how far each is."""
+    """Makes copies in the background, one at a time (encoding is heavy), and knows how far each is.
+
+    The queue drains on a daemon thread of its own rather than a ThreadPoolExecutor: an executor's
+    worker is joined at interpreter exit, which would hold a stopping app until every queued encode
+    had finished; a half-made copy is simply made again at the next start."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
