@@ -41,6 +41,16 @@ UI_TIMEOUT_MS = 60_000
 PAGE_LAG_S = 30  # the page polls once a second; a finished job it has not shown by now never will be
 
 
+VIEWPORT = {"width": 1280, "height": 860}  # the size of the screenshots in docs/screenshots
+
+
+def open_page(browser, locale: str = "en-US"):
+    """A page in a browser context of its own (its own cookies), with the tests' patience."""
+    page = browser.new_page(viewport=VIEWPORT, locale=locale)
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    return page
+
+
 @pytest.fixture
 def browser():
     with sync_api.sync_playwright() as playwright:
@@ -64,8 +74,7 @@ def test_upload_watch_progress_edit_and_save_in_chromium(browser, tmp_path):
     expect.set_options(timeout=UI_TIMEOUT_MS)
     media = spoken_video(tmp_path / "pasta-and-planets.mp4", PARAGRAPHS)
     with running_app(tmp_path / "data") as app:
-        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
-        page.set_default_timeout(UI_TIMEOUT_MS)
+        page = open_page(browser)
 
         # Gradio's login form, served at / while signed out.
         page.goto(app.url)
@@ -158,8 +167,7 @@ def test_a_japanese_browser_gets_japanese_tables_choices_and_notes(browser, tmp_
     expect = sync_api.expect
     expect.set_options(timeout=UI_TIMEOUT_MS)
     with running_app(tmp_path / "data") as app:
-        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="ja-JP")
-        page.set_default_timeout(UI_TIMEOUT_MS)
+        page = open_page(browser, "ja-JP")
         page.goto(app.url)
         expect(page.get_by_text("ログインして、動画にチャプターを付けましょう", exact=False)).to_be_visible()
         page.locator("input[type=text]").first.fill(ALICE[0])
@@ -194,16 +202,16 @@ def test_voice_seats_per_person_a_visible_line_and_a_second_tab_that_can_take_th
     expect = sync_api.expect
     expect.set_options(timeout=UI_TIMEOUT_MS)
     with running_app(tmp_path / "data", seats=1) as app:
-        alice_browser = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
-        bob_browser = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+        alice_browser = browser.new_context(viewport=VIEWPORT, locale="en-US")
+        bob_browser = browser.new_context(viewport=VIEWPORT, locale="en-US")
+        for context in (alice_browser, bob_browser):
+            context.set_default_timeout(UI_TIMEOUT_MS)
         first = alice_browser.new_page()
-        first.set_default_timeout(UI_TIMEOUT_MS)
         sign_in(first, app.url, ALICE)
         first.get_by_role("tab", name="Talk to Chaptan").click()
         expect(first.get_by_text("You have a seat in the voice chat.")).to_be_visible()
 
         bob = bob_browser.new_page()
-        bob.set_default_timeout(UI_TIMEOUT_MS)
         sign_in(bob, app.url, BOB)
         bob.get_by_role("tab", name="Talk to Chaptan").click()
         expect(bob.get_by_text("you are number 1 in line", exact=False)).to_be_visible()
@@ -211,7 +219,6 @@ def test_voice_seats_per_person_a_visible_line_and_a_second_tab_that_can_take_th
             app.client(BOB).predict(None, "hello", "", "", api_name="/voice_turn")
 
         second = alice_browser.new_page()  # the same person, signed in by the same cookie
-        second.set_default_timeout(UI_TIMEOUT_MS)
         second.goto(app.url)
         second.get_by_role("tab", name="Talk to Chaptan").click()
         expect(second.get_by_text("Your seat is in use in another tab or browser.")).to_be_visible()
@@ -244,8 +251,7 @@ def a_finished_video_in_the_browser(browser, tmp_path: Path, user: tuple[str, st
         job_id = add_finished_job(app.services, user[0], video, TRANSCRIPT, FIRST)
         if prepare is not None:
             prepare(app, job_id)
-        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
-        page.set_default_timeout(UI_TIMEOUT_MS)
+        page = open_page(browser)
         sign_in(page, app.url, user)
         yield app, page, job_id
 
@@ -316,8 +322,7 @@ def test_a_locked_out_sign_in_says_so_on_the_login_page_at_once(browser, tmp_pat
     expect = sync_api.expect
     expect.set_options(timeout=UI_TIMEOUT_MS)
     with running_app(tmp_path / "data") as app:
-        page = browser.new_page(viewport={"width": 1280, "height": 860}, locale="en-US")
-        page.set_default_timeout(UI_TIMEOUT_MS)
+        page = open_page(browser)
         page.goto(app.url)
         wait = page.get_by_text(re.compile(r"Too many failed sign-ins from your address: try again in \d+ s"))
         wrong = page.get_by_text("Incorrect Credentials", exact=False)
