@@ -91,7 +91,7 @@ def _is_missing(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}
 
 
-def _download_to(client: Any, bucket: str, key: str, dest: Path) -> bool:
+def download_to(client: Any, bucket: str, key: str, dest: Path) -> bool:
     """Fetch an object into `dest` through a temp file, so a broken transfer leaves nothing half-written.
     False when the object does not exist."""
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +119,7 @@ def restore_database(settings: Settings, db_path: Path) -> bool:
     if db_path.exists() or not settings.s3_bucket:
         return False
     try:
-        restored = _download_to(make_client(), settings.s3_bucket, settings.s3_prefix + DB_KEY, db_path)
+        restored = download_to(make_client(), settings.s3_bucket, settings.s3_prefix + DB_KEY, db_path)
     except S3_ERRORS as exc:
         raise ChaptanError("cannot restore the database from {url}: {reason}", reason=exc,
                            url=f"s3://{settings.s3_bucket}/{settings.s3_prefix}{DB_KEY}") from exc
@@ -173,7 +173,7 @@ class S3Mirror:
 
     def download(self, key: str, path: Path) -> bool:
         try:
-            found = _download_to(self.client, self.bucket, self.prefix + key, path)
+            found = download_to(self.client, self.bucket, self.prefix + key, path)
         except S3_ERRORS as exc:
             log.warning("could not fetch %s from the bucket: %s", key, exc)
             return False

@@ -45,7 +45,6 @@ class Services:
     seats: SeatRoom
     administration: Administration
     mirror: S3Mirror | None = None
-    remote: RemoteWork | None = None  # jobs followed on Celery workers (CHAPTAN_BROKER_URL)
 
     def start(self) -> str | None:
         """Start the job workers (re-queuing jobs a crash left behind) and make sure an admin exists.
@@ -60,8 +59,6 @@ class Services:
         return password
 
     def stop(self) -> None:
-        if self.remote is not None:
-            self.remote.stop()  # the workers keep the jobs; the next start follows them again
         # A running job stops at its next progress report; loading a Whisper model reports nothing
         # for seconds, and a worker thread still inside CTranslate2 at exit aborts the process.
         self.runner.stop(timeout=15)
@@ -92,7 +89,7 @@ def build_services(settings: Settings, transcriber: SpeechToText | None = None) 
     accounts = Accounts(store, session_idle=settings.session_idle)
     administration = Administration(store, accounts, artifacts, outbox_root())
     services = Services(settings, store, accounts, artifacts, library, runner, assistant, seats,
-                        administration, mirror, remote)
+                        administration, mirror)
     return services
 
 

@@ -205,11 +205,8 @@ class VideoLibrary:
 
     def process(self, job: Job, report) -> None:
         """The in-process job worker's work: transcribe, chapter, save. Runs in a background thread."""
-        transcript, result = transcribe_and_chapter(self.settings, self.artifacts, self.transcriber, job,
-                                                    self.source(job), report)
-        self.record_result(job, {"chapters": [c.to_dict() for c in result.chapters],
-                                 "generator": result.generator, "warnings": list(result.warnings),
-                                 "duration": transcript.duration, "language": transcript.language})
+        self.record_result(job, transcribe_and_chapter(self.settings, self.artifacts, self.transcriber, job,
+                                                       self.source(job), report))
 
     def record_result(self, job: Job, result: dict) -> None:
         """Save what a job's work returned (here or on a Celery worker): its first chapter version,
@@ -407,9 +404,10 @@ class VideoLibrary:
 
 
 def transcribe_and_chapter(settings: Settings, artifacts: ArtifactStore, transcriber, job: Job, source: Path,
-                           report) -> tuple[Transcript, ChapterResult]:
+                           report) -> dict:
     """Transcribe and chapter a job's upload and write its transcript into the artifact store: the
-    work itself, the same in the app's process and on a Celery worker."""
+    work itself, the same in the app's process and on a Celery worker. Returns what
+    `VideoLibrary.record_result` saves, as JSON-ready data (a worker's travels through the broker)."""
     from .pipeline import process_media
 
     transcript, result = process_media(
@@ -421,7 +419,9 @@ def transcribe_and_chapter(settings: Settings, artifacts: ArtifactStore, transcr
     report(0.99, "saving")
     artifacts.write_text(job.owner, job.id, TRANSCRIPT_FILE,
                          json.dumps(transcript.to_dict(), ensure_ascii=False))
-    return transcript, result
+    return {"chapters": [c.to_dict() for c in result.chapters], "generator": result.generator,
+            "warnings": list(result.warnings), "duration": transcript.duration,
+            "language": transcript.language}
 
 
 def _titled(chapters: list[Chapter], titles: list[str]) -> list[Chapter]:

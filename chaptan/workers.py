@@ -20,7 +20,6 @@ import dataclasses
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -30,7 +29,6 @@ from typing import Any
 
 from .config import Settings
 from .errors import ChaptanError
-from .jobs import JobInterrupted
 from .messages import Message
 from .storage import ArtifactStore
 from .store import Job, Store
@@ -86,17 +84,9 @@ class BucketFiles:
         self._client.upload_file(str(path), self._bucket, self._prefix + key)
 
     def download(self, key: str, path: Path) -> bool:
-        from botocore.exceptions import ClientError
+        from .s3 import download_to
 
-        partial = path.with_name(f".{path.name}.partial")
-        try:
-            self._client.download_file(self._bucket, self._prefix + key, str(partial))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
-            raise
-        os.replace(partial, path)
-        return True
+        return download_to(self._client, self._bucket, self._prefix + key, path)
 
     def delete_prefix(self, prefix: str) -> None:
         raise ChaptanError("workers never delete from the bucket")
@@ -155,11 +145,9 @@ def _chapter_video_task(task: Any, job_fields: dict[str, Any]) -> dict[str, Any]
 
     report(0.0, "starting")
     source = _source_of(context, job)
-    transcript, result = transcribe_and_chapter(context.settings, context.artifacts, context.transcriber,
-                                                job, source, report)
-    return {"chapters": [c.to_dict() for c in result.chapters], "generator": result.generator,
-            "warnings": list(result.warnings), "duration": transcript.duration,
-            "language": transcript.language, "host": host}
+    result = transcribe_and_chapter(context.settings, context.artifacts, context.transcriber, job, source,
+                                    report)
+    return {**result, "host": host}
 
 
 def run_worker(concurrency: int, loglevel: str = "INFO") -> int:
@@ -193,23 +181,14 @@ class RemoteWork:
         self._store = store
         self._record = record
         self._clock = clock
-        self._stopping = threading.Event()
-
-    def stop(self) -> None:
-        """Stop following tasks (the app shuts down); the workers go on, and the next start re-attaches."""
-        self._stopping.set()
-
-    def _pause(self, seconds: float) -> None:
-        if self._stopping.wait(seconds):
-            raise JobInterrupted()
 
     def __call__(self, job: Job, report: Callable[[float, str], None]) -> None:
         task_id = job.task_id or self._send(job, report)
         while True:
             outcome = self._follow(job, task_id, report)
             if outcome is not None:
+                # No report after this: a shutdown raising out of one would requeue a recorded job.
                 self._record(self._store.get_job(job.id) or job, outcome)
-                report(1.0, "done")
                 return
             log.warning("the worker running job %s stopped answering; sending it again", job.id)
             self._revoke(task_id)
@@ -228,19 +207,23 @@ class RemoteWork:
             except Exception as exc:  # kombu's OperationalError, a refused connection, DNS ...
                 log.warning("broker unreachable (%s); job %s waits", exc, job.id)
                 report(0.0, WAITING_STAGE)
-                self._pause(BROKER_RETRY_SECONDS)
+                time.sleep(BROKER_RETRY_SECONDS)
 
     def _follow(self, job: Job, task_id: str, report: Callable[[float, str], None]) -> dict[str, Any] | None:
-        """The task's result; None when the worker holding it is gone. A failed task raises."""
+        """The task's result; None when the worker holding it is gone. A failed task raises.
+
+        Every turn of the loop reports, so the app's shutdown, which makes a report raise
+        JobInterrupted, stops the following within a poll; the task goes on on its worker."""
         result = self._celery.AsyncResult(task_id)
         host, unanswered, next_ping = "", 0, self._clock() + PING_EVERY
+        shown = (0.0, WAITING_STAGE)
         while True:
             try:
                 state, info = result.state, result.info
             except Exception as exc:  # the result backend (the broker) is down: wait for it
                 log.warning("cannot read job %s's state (%s)", job.id, exc)
                 report(0.0, WAITING_STAGE)
-                self._pause(BROKER_RETRY_SECONDS)
+                time.sleep(BROKER_RETRY_SECONDS)
                 continue
             if state == "SUCCESS":
                 return info
@@ -254,15 +237,16 @@ class RemoteWork:
                     host, unanswered = holder, 0
                     self._store.update_job(job.id, worker=host)
                 if state == "PROGRESS":
-                    report(float(info.get("fraction", 0.0)), str(info.get("stage") or "transcribing"))
+                    shown = (float(info.get("fraction", 0.0)), str(info.get("stage") or "transcribing"))
             elif state == "PENDING":
-                report(0.0, WAITING_STAGE)
+                shown = (0.0, WAITING_STAGE)
+            report(*shown)
             if host and self._clock() >= next_ping:
                 next_ping = self._clock() + PING_EVERY
                 unanswered = 0 if self._answers(host) else unanswered + 1
                 if unanswered >= LOST_AFTER_PINGS:
                     return None
-            self._pause(POLL_SECONDS)
+            time.sleep(POLL_SECONDS)
 
     def _answers(self, host: str) -> bool:
         try:
