@@ -3,9 +3,10 @@
     python benchmarks/celery_workers.py [--videos 8] [--seconds 120]
 
 Needs redis-server on PATH. Makes `--videos` spoken videos of about `--seconds` each (Piper), then:
-1. in-process: one video chaptered by the app's own runner (no broker);
-2. the same video through Celery with one worker: the overhead is (2 - 1) / 1;
-3. all videos with 1 worker, then with 2 workers, each worker pinned to its own core (taskset):
+1. in-process: one video chaptered by the app's own runner (no broker), the process pinned to one
+   core like the worker it is compared with; the median of three runs;
+2. the same video through Celery with one pinned worker (median of three): the overhead is (2 - 1) / 1;
+3. all videos with 1 worker, then with 2 workers, each worker pinned to its own core:
    the wall time ratio.
 Everything runs on this machine in one go, so the ratios compare like with like.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,14 +62,28 @@ def run_jobs(app, videos: list[Path], scratch: Path) -> float:
     return time.monotonic() - started
 
 
+def pin_this_process(cores: set[int]) -> None:
+    """Pin every thread of this process (the in-process runner's model threads too), so the
+    in-process figure runs on one core like the pinned worker it is compared with."""
+    for thread in Path("/proc/self/task").iterdir():
+        os.sched_setaffinity(int(thread.name), cores)
+
+
 def pinned_workers(redis: Redis, data: Path, count: int) -> Workers:
+    """`count` workers, each with every process of its group (Celery's prefork pool forks the
+    process that runs the jobs) pinned to a core of its own."""
     pool = Workers(redis, data)
     pool.start(count)
-    if shutil.which("taskset"):
-        for core, process in enumerate(pool.processes):
-            subprocess.run(["taskset", "-a", "-p", "-c", str(core % os.cpu_count()), str(process.pid)],
-                           check=False, stdout=subprocess.DEVNULL)
+    for core, worker in enumerate(pool.processes):
+        group = subprocess.run(["ps", "-o", "pid=", "-g", str(worker.pid)], capture_output=True, text=True)
+        for pid in group.stdout.split():
+            for thread in Path(f"/proc/{pid}/task").iterdir():
+                os.sched_setaffinity(int(thread.name), {core % os.cpu_count()})
     return pool
+
+
+def median_of(runs: int, measure) -> float:
+    return statistics.median(measure() for _ in range(runs))
 
 
 def main() -> int:
@@ -82,21 +98,24 @@ def main() -> int:
         redis = Redis(tmp)
         redis.start()
         try:
+            every_core = os.sched_getaffinity(0)
             with running_app(tmp / "local") as app:
                 run_jobs(app, videos[:1], tmp)  # warm the model in this process
-                local = run_jobs(app, videos[:1], tmp)
+                pin_this_process({0})
+                local = median_of(3, lambda: run_jobs(app, videos[:1], tmp))
+                pin_this_process(every_core)
             data = tmp / "celery"
             with running_app(data, broker_url=redis.url) as app:
                 pool = pinned_workers(redis, data, 1)
                 try:
                     run_jobs(app, videos[:1], tmp)  # the worker's first job loads its chapter model
-                    remote = run_jobs(app, videos[:1], tmp)
+                    remote = median_of(3, lambda: run_jobs(app, videos[:1], tmp))
                     one = run_jobs(app, videos, tmp)
                 finally:
                     pool.stop()
                 pool = pinned_workers(redis, data, 2)
                 try:
-                    run_jobs(app, videos[:2], tmp)
+                    run_jobs(app, videos[:4], tmp)  # each worker loads its chapter model
                     two = run_jobs(app, videos, tmp)
                 finally:
                     pool.stop()
