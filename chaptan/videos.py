@@ -79,12 +79,11 @@ class VideoNotFound(ChaptanError):
 
 class VideoLibrary:
     def __init__(self, settings: Settings, store: Store, artifacts: ArtifactStore,
-                 runner: JobRunner | None = None, transcriber=None):
+                 runner: JobRunner | None = None):
         self.settings = settings
         self.store = store
         self.artifacts = artifacts
         self.runner = runner
-        self.transcriber = transcriber
         self._taken: OrderedDict[Path, Path] = OrderedDict()  # upload path -> the job file it became
         self._recall = threading.Lock()  # guards _taken
         self._taking = [threading.Lock() for _ in range(UPLOAD_LOCKS)]
@@ -202,20 +201,6 @@ class VideoLibrary:
         source = self.artifacts.local_path(job.owner, job.id, job.source_name)
         dest = self.artifacts.local_path(job.owner, job.id, PLAYBACK_FILE)
         self.playback.start(job.id, source, dest, job.duration or 0.0, done)
-
-    def process(self, job: Job, report) -> None:
-        """The in-process job worker's work: transcribe, chapter, save. Runs in a background thread."""
-        self.record_result(job, transcribe_and_chapter(self.settings, self.artifacts, self.transcriber, job,
-                                                       self.source(job), report))
-
-    def record_result(self, job: Job, result: dict) -> None:
-        """Save what a job's work returned (here or on a Celery worker): its first chapter version,
-        its real duration and language, its warnings. Only the app writes the database."""
-        self.store.add_chapter_version(job.id, result["chapters"],
-                                       author=_pipeline_author(result["generator"]), base_version=None)
-        self.store.update_job(job.id, duration=result["duration"], warnings=tuple(result["warnings"]),
-                              language=job.language if job.language != "auto" else
-                              (result["language"] or "auto"))
 
     def remove_orphan_folders(self) -> int:
         """Delete job folders that no job owns and that hold only unfinished writes (dot files): uploads
@@ -403,11 +388,37 @@ class VideoLibrary:
         return dest
 
 
+class Processing:
+    """A job's work in the app's own process (transcribe, chapter, save), and the recording of any
+    job's result, also one a Celery worker returned. Only the app writes the database."""
+
+    def __init__(self, settings: Settings, store: Store, artifacts: ArtifactStore, transcriber):
+        self.settings = settings
+        self.store = store
+        self.artifacts = artifacts
+        self.transcriber = transcriber
+
+    def process(self, job: Job, report) -> None:
+        """The in-process job worker's work. Runs in a background thread."""
+        source = self.artifacts.path(job.owner, job.id, job.source_name)
+        self.record_result(job, transcribe_and_chapter(self.settings, self.artifacts, self.transcriber, job,
+                                                       source, report))
+
+    def record_result(self, job: Job, result: dict) -> None:
+        """Save what a job's work returned: its first chapter version, its real duration and
+        language, its warnings."""
+        self.store.add_chapter_version(job.id, result["chapters"],
+                                       author=_pipeline_author(result["generator"]), base_version=None)
+        self.store.update_job(job.id, duration=result["duration"], warnings=tuple(result["warnings"]),
+                              language=job.language if job.language != "auto" else
+                              (result["language"] or "auto"))
+
+
 def transcribe_and_chapter(settings: Settings, artifacts: ArtifactStore, transcriber, job: Job, source: Path,
                            report) -> dict:
     """Transcribe and chapter a job's upload and write its transcript into the artifact store: the
     work itself, the same in the app's process and on a Celery worker. Returns what
-    `VideoLibrary.record_result` saves, as JSON-ready data (a worker's travels through the broker)."""
+    `Processing.record_result` saves, as JSON-ready data (a worker's travels through the broker)."""
     from .pipeline import process_media
 
     transcript, result = process_media(
