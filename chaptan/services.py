@@ -16,6 +16,7 @@ from .administration import Administration
 from .auth import Accounts
 from .chat.assistant import Assistant
 from .config import Settings
+from .editing import Editing
 from .jobs import JobRunner
 from .mail import send_job_email
 from .seats import SeatRoom
@@ -41,6 +42,7 @@ class Services:
     accounts: Accounts
     artifacts: ArtifactStore
     library: VideoLibrary
+    editing: Editing
     transcriber: SpeechToText
     runner: JobRunner
     assistant: Assistant
@@ -84,8 +86,8 @@ def build_services(settings: Settings, transcriber: SpeechToText | None = None) 
     seats = SeatRoom(settings.seats, settings.seat_idle_seconds)
     accounts = Accounts(store, session_idle=settings.session_idle)
     administration = Administration(store, accounts, artifacts, outbox_root())
-    return Services(settings, store, accounts, artifacts, library, transcriber, runner, assistant, seats,
-                    administration, mirror)
+    return Services(settings, store, accounts, artifacts, library, Editing(settings, store, library),
+                    transcriber, runner, assistant, seats, administration, mirror)
 
 
 def _mail_owner(settings: Settings, store: Store, job: Job) -> None:
