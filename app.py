@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         password = services.start()
         # Loading the Whisper models and the sentence encoder takes seconds on a CPU: done while the
         # server starts, the first job and the first voice question do not wait for it.
-        warm_up(services.library.transcriber)
+        warm_up(services.transcriber)
         if password:
             print(f"Created the first administrator: user 'admin', password {password!r}. "
                   "It is shown only this once: sign in and change it in the Admin tab.", flush=True)

@@ -6,6 +6,7 @@ temporary data dir with the bundled models, and a Space or a GPU VM changes only
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from .administration import Administration
 from .auth import Accounts
 from .chat.assistant import Assistant
 from .config import Settings
+from .editing import Editing
 from .jobs import JobRunner
 from .mail import send_job_email
 from .seats import SeatRoom
@@ -22,7 +24,7 @@ from .storage import ArtifactStore, outbox_root
 from .store import Job, Store
 from .transcribe import SpeechToText, WhisperTranscriber
 from .tts import VoiceRegistry
-from .videos import VideoLibrary
+from .videos import Processing, VideoLibrary
 
 if TYPE_CHECKING:
     from .s3 import S3Mirror
@@ -40,6 +42,8 @@ class Services:
     accounts: Accounts
     artifacts: ArtifactStore
     library: VideoLibrary
+    editing: Editing
+    transcriber: SpeechToText
     runner: JobRunner
     assistant: Assistant
     seats: SeatRoom
@@ -65,11 +69,6 @@ class Services:
         if self.mirror is not None:
             self.mirror.stop(timeout=10)  # after the runner, so its last writes reach the bucket
 
-    def _job_finished(self, job: Job) -> None:
-        user = self.store.get_user(job.owner)
-        if user is not None and user.email:
-            send_job_email(self.settings, user.email, job)
-
 
 def build_services(settings: Settings, transcriber: SpeechToText | None = None) -> Services:
     """Every service, sharing one speech-to-text model between the pipeline and the assistant."""
@@ -78,28 +77,33 @@ def build_services(settings: Settings, transcriber: SpeechToText | None = None) 
     store, mirror = _open_store(settings, data_dir / DB_FILE)
     artifacts = ArtifactStore(data_dir, mirror)
     transcriber = transcriber or WhisperTranscriber(settings=settings)
-    library = VideoLibrary(settings, store, artifacts, transcriber=transcriber)
-    services: Services
-    remote = _remote_work(settings, store, library)
-    runner = JobRunner(store, remote or library.process, workers=_job_threads(settings),
-                       on_finish=lambda job: services._job_finished(job))
-    library.runner = runner
+    processing = Processing(settings, store, artifacts, transcriber)
+    remote = _remote_work(settings, store, processing)
+    runner = JobRunner(store, remote or processing.process, workers=_job_threads(settings),
+                       on_finish=functools.partial(_mail_owner, settings, store))
+    library = VideoLibrary(settings, store, artifacts, runner)
     assistant = Assistant(settings, store, library, transcriber, VoiceRegistry(settings.models_dir))
     seats = SeatRoom(settings.seats, settings.seat_idle_seconds)
     accounts = Accounts(store, session_idle=settings.session_idle)
     administration = Administration(store, accounts, artifacts, outbox_root())
-    services = Services(settings, store, accounts, artifacts, library, runner, assistant, seats,
-                        administration, mirror)
-    return services
+    return Services(settings, store, accounts, artifacts, library, Editing(settings, store, library),
+                    transcriber, runner, assistant, seats, administration, mirror)
 
 
-def _remote_work(settings: Settings, store: Store, library: VideoLibrary) -> RemoteWork | None:
+def _mail_owner(settings: Settings, store: Store, job: Job) -> None:
+    """Tell the owner of a finished job, when they gave an email address."""
+    user = store.get_user(job.owner)
+    if user is not None and user.email:
+        send_job_email(settings, user.email, job)
+
+
+def _remote_work(settings: Settings, store: Store, processing: Processing) -> RemoteWork | None:
     """With a broker, a job runner thread follows the job on a Celery worker instead of doing it."""
     if not settings.broker_url:
         return None
     from .workers import RemoteWork, make_celery  # celery loads only when a broker is configured
 
-    return RemoteWork(make_celery(settings.broker_url), store, library.record_result)
+    return RemoteWork(make_celery(settings.broker_url), store, processing.record_result)
 
 
 def _job_threads(settings: Settings) -> int:

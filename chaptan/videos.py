@@ -19,13 +19,11 @@ from pathlib import Path
 from .chapters import ChapterOptions, ChapterResult
 from .chapters import formats as chapter_formats
 from .chapters.model import Chapter
-from .chapters.rules import Violation, clip_title, validate
-from .chapters.titles import title_for_span
+from .chapters.rules import validate
 from .config import GENERATORS, Settings
 from .errors import ChaptanError, MediaError, quoted
 from .jobs import JobRunner
 from .media import probe
-from .messages import Message
 from .playback import PLAYBACK_FILE, PlaybackCopies, needs_copy
 from .storage import ArtifactStore
 from .store import Job, JobStatus, NotFoundError, Store
@@ -79,12 +77,11 @@ class VideoNotFound(ChaptanError):
 
 class VideoLibrary:
     def __init__(self, settings: Settings, store: Store, artifacts: ArtifactStore,
-                 runner: JobRunner | None = None, transcriber=None):
+                 runner: JobRunner | None = None):
         self.settings = settings
         self.store = store
         self.artifacts = artifacts
         self.runner = runner
-        self.transcriber = transcriber
         self._taken: OrderedDict[Path, Path] = OrderedDict()  # upload path -> the job file it became
         self._recall = threading.Lock()  # guards _taken
         self._taking = [threading.Lock() for _ in range(UPLOAD_LOCKS)]
@@ -203,20 +200,6 @@ class VideoLibrary:
         dest = self.artifacts.local_path(job.owner, job.id, PLAYBACK_FILE)
         self.playback.start(job.id, source, dest, job.duration or 0.0, done)
 
-    def process(self, job: Job, report) -> None:
-        """The in-process job worker's work: transcribe, chapter, save. Runs in a background thread."""
-        self.record_result(job, transcribe_and_chapter(self.settings, self.artifacts, self.transcriber, job,
-                                                       self.source(job), report))
-
-    def record_result(self, job: Job, result: dict) -> None:
-        """Save what a job's work returned (here or on a Celery worker): its first chapter version,
-        its real duration and language, its warnings. Only the app writes the database."""
-        self.store.add_chapter_version(job.id, result["chapters"],
-                                       author=_pipeline_author(result["generator"]), base_version=None)
-        self.store.update_job(job.id, duration=result["duration"], warnings=tuple(result["warnings"]),
-                              language=job.language if job.language != "auto" else
-                              (result["language"] or "auto"))
-
     def remove_orphan_folders(self) -> int:
         """Delete job folders that no job owns and that hold only unfinished writes (dot files): uploads
         a crash or a full disk interrupted before the job was saved (a `.source.mp4.partial`, say).
@@ -299,7 +282,7 @@ class VideoLibrary:
                transcript: Transcript | None = None) -> Path:
         """Write the export `fmt` of the latest saved chapters into `dest_dir` and return its path.
         `transcript` is the job's, when the caller has already loaded it for other exports."""
-        job = self._finished(requester, job_id)
+        job = self.finished(requester, job_id)
         spec = next((e for e in EXPORTS if e.key == fmt), None)
         if spec is None:
             raise ChaptanError("unknown export format {format!r}; choose one of {choices}", format=fmt,
@@ -327,60 +310,8 @@ class VideoLibrary:
                                    problems=[p.message for p in problems[:3]])
         return chapter_formats.render(result, {"chapters_json": "json", "chapters_vtt": "vtt"}.get(fmt, fmt))
 
-    # --- editing --------------------------------------------------------------------------
-    def check_chapters(self, requester: Requester, job_id: str, chapters: list[Chapter]) -> list[Violation]:
-        job = self._finished(requester, job_id)
-        return validate(chapters, job.duration or 0.0)
-
-    def save_chapters(self, requester: Requester, job_id: str, chapters: list[Chapter],
-                      base_version: int | None, note: str = "") -> int:
-        """Store `chapters` as a new version. `base_version` is the version the editor started
-        from; if someone saved since, the save is refused rather than overwriting their work."""
-        job = self._finished(requester, job_id)
-        if not chapters:
-            raise ChaptanError("there are no chapters to save")
-        # A draft is kept whatever YouTube rules it still breaks (the editor lists them), so saving
-        # unfinished work never loses it; only times that are not times never get this far.
-        rows = [Chapter(c.start, c.end, clip_title(c.title, 200)).to_dict() for c in chapters]
-        author = requester.name + (f" ({note})" if note else "")
-        return self.store.add_chapter_version(job.id, rows, author=author, base_version=base_version)
-
-    def restore_version(self, requester: Requester, job_id: str, version: int,
-                        base_version: int | None) -> int:
-        job = self._finished(requester, job_id)
-        old = next((v for v in self.store.list_chapter_versions(job.id) if v.number == version), None)
-        if old is None:
-            raise ChaptanError("this video has no chapter version {version}", version=version)
-        chapters = chapter_formats.chapters_from_dict({"chapters": old.chapters}, job.duration)
-        return self.save_chapters(requester, job_id, chapters, base_version,
-                                  note=f"restored version {version}")
-
-    def retitle(self, requester: Requester, job_id: str, chapters: list[Chapter],
-                indices: list[int] | None = None) -> ChapterResult:
-        """`chapters` with new titles at `indices` (0-based; all when None), from the LLM when one
-        is configured, else from the local titler; the result's generator says which wrote them."""
-        job = self._finished(requester, job_id)
-        transcript = self.transcript(job)
-        wanted = range(len(chapters)) if indices is None else indices
-        if any(not 0 <= i < len(chapters) for i in wanted):
-            raise ChaptanError("select a chapter row first")
-        warnings = []
-        if self.settings.llm_configured:
-            from .chapters.llm import LLMFailure, retitle
-
-            try:
-                titles = retitle(self.settings, transcript, chapters, list(wanted))
-                return ChapterResult(_titled(chapters, titles), "llm")
-            except LLMFailure as exc:
-                warnings.append(Message("the LLM failed ({reason}); used local titles", reason=exc.message))
-        titles = [c.title for c in chapters]
-        for i in wanted:
-            others = titles[:i] + titles[i + 1:]
-            new = title_for_span(transcript, chapters[i].start, chapters[i].end, avoid=others)
-            titles[i] = new or titles[i]
-        return ChapterResult(_titled(chapters, titles), "local", warnings)
-
-    def _finished(self, requester: Requester, job_id: str) -> Job:
+    def finished(self, requester: Requester, job_id: str) -> Job:
+        """The caller's video `job_id`, refused until it has finished processing."""
         job = self.job(requester, job_id)
         if job.status != JobStatus.DONE:
             raise ChaptanError("this video has not finished processing yet")
@@ -403,11 +334,37 @@ class VideoLibrary:
         return dest
 
 
+class Processing:
+    """A job's work in the app's own process (transcribe, chapter, save), and the recording of any
+    job's result, also one a Celery worker returned. Only the app writes the database."""
+
+    def __init__(self, settings: Settings, store: Store, artifacts: ArtifactStore, transcriber):
+        self.settings = settings
+        self.store = store
+        self.artifacts = artifacts
+        self.transcriber = transcriber
+
+    def process(self, job: Job, report) -> None:
+        """The in-process job worker's work. Runs in a background thread."""
+        source = self.artifacts.path(job.owner, job.id, job.source_name)
+        self.record_result(job, transcribe_and_chapter(self.settings, self.artifacts, self.transcriber, job,
+                                                       source, report))
+
+    def record_result(self, job: Job, result: dict) -> None:
+        """Save what a job's work returned: its first chapter version, its real duration and
+        language, its warnings."""
+        self.store.add_chapter_version(job.id, result["chapters"],
+                                       author=_pipeline_author(result["generator"]), base_version=None)
+        self.store.update_job(job.id, duration=result["duration"], warnings=tuple(result["warnings"]),
+                              language=job.language if job.language != "auto" else
+                              (result["language"] or "auto"))
+
+
 def transcribe_and_chapter(settings: Settings, artifacts: ArtifactStore, transcriber, job: Job, source: Path,
                            report) -> dict:
     """Transcribe and chapter a job's upload and write its transcript into the artifact store: the
     work itself, the same in the app's process and on a Celery worker. Returns what
-    `VideoLibrary.record_result` saves, as JSON-ready data (a worker's travels through the broker)."""
+    `Processing.record_result` saves, as JSON-ready data (a worker's travels through the broker)."""
     from .pipeline import process_media
 
     transcript, result = process_media(
@@ -422,10 +379,6 @@ def transcribe_and_chapter(settings: Settings, artifacts: ArtifactStore, transcr
     return {"chapters": [c.to_dict() for c in result.chapters], "generator": result.generator,
             "warnings": list(result.warnings), "duration": transcript.duration,
             "language": transcript.language}
-
-
-def _titled(chapters: list[Chapter], titles: list[str]) -> list[Chapter]:
-    return [Chapter(c.start, c.end, title) for c, title in zip(chapters, titles)]
 
 
 def _pipeline_author(generator: str) -> str:

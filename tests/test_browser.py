@@ -146,7 +146,7 @@ def test_upload_watch_progress_edit_and_save_in_chromium(browser, tmp_path):
         # ...and "Add at player time" starts a chapter where the player stands.
         player.evaluate("video => { video.pause(); video.currentTime = 5; }")
         page.get_by_role("button", name="Add at player time").click()
-        expect(page.locator('[data-testid="cell-1-0"]:visible').first).to_have_text("00:05")
+        expect(page.locator('[data-testid="cell-1-0"]:visible').first).to_have_text("0:05")
 
         # What was saved is what everyone gets: the newest version and the YouTube export.
         client = app.client(ALICE)
@@ -441,3 +441,39 @@ def test_the_transcript_is_a_timed_list_to_click_and_search_as_you_type(browser,
         page.get_by_label("Find words").press_sequentially("comets", delay=50)
         expect(page.get_by_text("No matches for “comets”.")).to_be_visible()
         expect(lines).to_have_count(0)
+
+
+def rename_first_chapter(page, title: str) -> None:
+    cell = page.locator('[data-testid="cell-0-1"]:visible').first
+    cell.dblclick()
+    editor = cell.locator("textarea, input").first
+    editor.fill(title)
+    editor.press("Enter")
+    sync_api.expect(cell).to_contain_text(title)
+
+
+def test_two_tabs_saving_one_video_the_second_chooses_and_loses_nothing(browser, tmp_path):
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with a_finished_video_in_the_browser(browser, tmp_path, ALICE) as (app, first, job_id):
+        second = open_page(browser)
+        sign_in(second, app.url, ALICE)
+        for page in (first, second):
+            open_in_editor(page, "talk")
+        rename_first_chapter(first, "Theirs")
+        first.get_by_role("button", name="Save as a new version").click()
+        expect(first.get_by_text("Saved as version 2")).to_be_visible()
+
+        rename_first_chapter(second, "Mine")
+        second.get_by_role("button", name="Save as a new version").click()
+        expect(second.get_by_text("alice saved version 2", exact=False)).to_be_visible()
+        cell = second.locator('[data-testid="cell-0-1"]:visible').first
+        expect(cell).to_have_text("Mine")
+        second.get_by_role("button", name="Load theirs").click()
+        expect(cell).to_have_text("Theirs")
+        second.get_by_role("button", name="Undo").click()
+        expect(cell).to_have_text("Mine")
+        second.get_by_role("button", name="Save as a new version").click()
+        expect(second.get_by_text("Saved as version 3")).to_be_visible()
+        versions = app.services.store.list_chapter_versions(job_id)
+        assert [v.chapters[0]["title"] for v in versions] == [FIRST[0]["title"], "Theirs", "Mine"]

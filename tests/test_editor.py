@@ -207,11 +207,11 @@ def test_another_user_cannot_edit(app):
 
 def test_table_edits():
     rows = editing.rows_from_chapters(editing.to_chapters([[0, "A"], ["1:20", "C"], ["0:40", "B"]], 115))
-    assert rows == [["00:00", "A"], ["00:40", "B"], ["01:20", "C"]]
-    assert editing.merge_with_next(rows, 0, 115) == [["00:00", "A"], ["01:20", "C"]]
-    assert editing.delete_row(rows, 2, 115) == [["00:00", "A"], ["00:40", "B"]]
+    assert rows == [["0:00", "A"], ["0:40", "B"], ["1:20", "C"]]
+    assert editing.merge_with_next(rows, 0, 115) == [["0:00", "A"], ["1:20", "C"]]
+    assert editing.delete_row(rows, 2, 115) == [["0:00", "A"], ["0:40", "B"]]
     added = editing.add_at(rows, 60, 115, None)  # inside a chapter: splits it
-    assert [r[0] for r in added] == ["00:00", "00:40", "01:00", "01:20"]
+    assert [r[0] for r in added] == ["0:00", "0:40", "1:00", "1:20"]
     with pytest.raises(ChapterError, match="already a chapter"):
         editing.add_at(rows, 40.2, 115, None)
     with pytest.raises(ChapterError, match="row 2"):
@@ -263,3 +263,77 @@ def test_the_editor_exports_the_saved_version_named_after_the_title(app):
     assert exported.name == "talk.chapters.vtt"
     assert "WEBVTT" in exported.read_text(encoding="utf-8")
     assert app.handler("export_saved")("srt", current, gr.Request(username=BOB[0])) == gr.skip()  # not Bob's
+
+
+def alice() -> gr.Request:
+    return gr.Request(username=ALICE[0], headers={})
+
+
+def opened_in_editor(app, job_id: str) -> dict:
+    """The editor's state after opening `job_id`, as the page holds it."""
+    return app.handler("open_video")(job_id, alice())[0]
+
+
+def test_editor_rows_read_m_ss_and_h_mm_ss_past_an_hour_and_take_either_form(app):
+    long_talk = {**TRANSCRIPT, "duration": 3800.0}
+    job_id = add_finished_job(app.services, "alice", app.media, long_talk,
+                              [{"start": 0.0, "end": 65.0, "title": "Welcome"},
+                               {"start": 65.0, "end": 3725.0, "title": "The long middle"},
+                               {"start": 3725.0, "end": 3800.0, "title": "Questions"}])
+    table = app.handler("open_video")(job_id, alice())[2]
+    assert table["data"] == [["0:00", "Welcome"], ["1:05", "The long middle"], ["1:02:05", "Questions"]]
+    # Typed with a leading zero or without, hours or not, a start reads the same.
+    current = opened_in_editor(app, job_id)
+    typed = [["00:00", "Welcome"], ["01:05", "The long middle"], ["62:05", "Questions"]]
+    assert "YouTube-ready" in app.handler("report")(typed, current, alice())
+    merged = app.handler("merge_row")(typed, current, 0, 0, alice())[0]
+    assert merged["data"] == [["0:00", "Welcome"], ["1:02:05", "Questions"]]
+
+
+def test_new_titles_for_all_say_what_changed_and_one_click_undoes_them(app):
+    job_id = add_finished_job(app.services, "alice", app.media, TRANSCRIPT, FIRST)
+    current = opened_in_editor(app, job_id)
+    mine = [["0:00", "Cooking pasta"], ["0:40", "My own words"], ["1:20", "Football"]]
+    table, _, before, changed, undo = app.handler("retitle_all")(mine, current, -1, alice())
+    titles = [row[1] for row in table["data"]]
+    count = sum(a[1] != b for a, b in zip(mine, titles))
+    assert count >= 1 and changed == f"{count} of 3 titles changed."
+    assert before == mine and undo.visible is True
+    table, _, before, changed, undo = app.handler("on_undo")(before, current, alice())
+    assert table["data"] == mine and before is None and changed == "" and undo.visible is False
+
+
+def test_adding_at_the_player_time_splits_the_chapter_there_and_says_so(app):
+    job_id = add_finished_job(app.services, "alice", app.media, TRANSCRIPT, FIRST)
+    current = opened_in_editor(app, job_id)
+    rows = [["0:00", "Cooking pasta"], ["0:40", "The solar system"], ["1:20", "Football"]]
+    table, _, _, before, changed, _ = app.handler("add_chapter")(rows, current, -1, 55.0, alice())
+    assert [row[0] for row in table["data"]] == ["0:00", "0:40", "0:55", "1:20"]
+    assert table["data"][1] == ["0:40", "The solar system"]  # the earlier part keeps its title
+    assert changed == "Chapter added at 0:55; it splits “The solar system”."
+    assert before == rows
+
+
+def test_a_stale_save_offers_keeping_mine_or_loading_theirs_and_loses_no_edits(app):
+    job_id = add_finished_job(app.services, "alice", app.media, TRANSCRIPT, FIRST)
+    first_tab, second_tab = opened_in_editor(app, job_id), opened_in_editor(app, job_id)
+    theirs = [["0:00", "Pasta night"], ["0:40", "Planets"], ["1:20", "Football"]]
+    mine = [["0:00", "Cooking pasta"], ["0:40", "Rings of Saturn"], ["1:20", "Football"]]
+    first_tab = app.handler("on_save")(theirs, first_tab, alice())[0]
+    assert first_tab["base_version"] == 2
+
+    state, history, conflict, note = app.handler("on_save")(mine, second_tab, alice())
+    assert state == gr.skip() and history == gr.skip()  # nothing saved, the tab keeps its base
+    assert conflict.visible is True
+    assert "alice saved version 2" in note and "Your edits are still in the table" in note
+    # Load theirs: their version fills the table, mine one Undo away.
+    taken = app.handler("on_take_theirs")(mine, second_tab, alice())
+    loaded, table, _, _, conflict, before, changed, undo = taken
+    assert table["data"] == theirs and loaded["base_version"] == 2 and conflict.visible is False
+    assert before == mine and "Undo brings your edits back" in changed and undo.visible is True
+    # Keep mine: saved on top of theirs, which stays in the history.
+    state, history, conflict, _ = app.handler("on_keep_mine")(mine, second_tab, alice())
+    assert state["base_version"] == 3 and conflict.visible is False
+    versions = app.services.store.list_chapter_versions(job_id)
+    assert [v.chapters[1]["title"] for v in versions] == ["The solar system", "Planets", "Rings of Saturn"]
+    assert [row[0] for row in history["data"]] == [3, 2, 1]

@@ -35,7 +35,7 @@ from chaptan.transcribe import (
 )
 from chaptan.transcript import TRANSCRIPT_FORMATS, Segment, Transcript, Word
 from chaptan.ui.i18n import translate
-from chaptan.videos import Requester, VideoLibrary
+from chaptan.videos import Processing, Requester, VideoLibrary
 
 ROOT = Path(__file__).parents[1]
 JFK = ROOT.parent / "shared" / "media" / "jfk.flac"
@@ -117,12 +117,13 @@ def test_the_pipeline_probes_its_media_once(processed):
 def test_an_uploaded_job_probes_its_media_once(transcriber, tmp_path, monkeypatch):
     """The upload is probed when it is submitted (a bad file is refused at once); the job then
     transcribes and chapters it without probing it again."""
-    library = VideoLibrary(Settings(data_dir=tmp_path, models_dir=tmp_path / "models", device="cpu"),
-                           Store(tmp_path / "chaptan.json"), ArtifactStore(tmp_path), transcriber=transcriber)
+    settings = Settings(data_dir=tmp_path, models_dir=tmp_path / "models", device="cpu")
+    store, artifacts = Store(tmp_path / "chaptan.json"), ArtifactStore(tmp_path)
+    library = VideoLibrary(settings, store, artifacts)
     upload = shutil.copy(JFK, tmp_path / "jfk.flac")
     probes = Probes(monkeypatch)
     job = library.submit(Requester("alice"), Path(upload), language="en", generator="local")
-    library.process(job, lambda fraction, stage: None)
+    Processing(settings, store, artifacts, transcriber).process(job, lambda fraction, stage: None)
     assert "ask not what your country" in library.transcript(job).text.lower()
     assert probes.count == 1
 

@@ -25,7 +25,12 @@ def parse_clock(text: object) -> float | None:
 
 
 def rows_from_chapters(chapters: Sequence[Chapter]) -> list[Row]:
-    return [[timestamp(c.start), c.title] for c in chapters]
+    """Rows as the editor shows them: starts written M:SS (H:MM:SS from an hour)."""
+    return [[row_time(c.start), c.title] for c in chapters]
+
+
+def row_time(seconds: float) -> str:
+    return timestamp(seconds, pad_minutes=False)
 
 
 def parse_rows(rows: Sequence[Sequence]) -> list[tuple[float, str]]:
@@ -69,13 +74,18 @@ def add_at(rows: Sequence[Sequence], at: float, duration: float, transcript: Tra
     other chapter has."""
     chapters = to_chapters(rows, duration)
     if any(abs(c.start - at) < 0.5 for c in chapters):
-        raise ChapterError("there is already a chapter at {time}", time=timestamp(at))
+        raise ChapterError("there is already a chapter at {time}", time=row_time(at))
     following = [c.start for c in chapters if c.start > at]
     end = following[0] if following else duration
     others = [c.title for c in chapters]
     title = titler(transcript, at, end, avoid=others) if (titler and transcript) else ""
     chapters.append(Chapter(at, end, clip_title(title) or "New chapter"))
     return sort_rows(rows_from_chapters(chapters), duration)
+
+
+def chapter_at(rows: Sequence[Sequence], at: float, duration: float) -> Chapter | None:
+    """The chapter that `at` falls inside (after its start), which a chapter added there splits."""
+    return next((c for c in reversed(to_chapters(rows, duration)) if c.start < at), None)
 
 
 def delete_row(rows: Sequence[Sequence], index: int, duration: float) -> list[Row]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..chapters import editing
 from ..chapters import formats as chapter_formats
+from ..chapters.editing import table_chapters
 from ..chapters.model import Chapter
 from ..errors import ChapterError
 from ..services import Services
@@ -24,7 +24,7 @@ WAIT_POLL_SECONDS = 0.5
 
 
 def build_api(services: Services, heavy: dict, submit: dict) -> None:
-    library = services.library
+    library, editing = services.library, services.editing
     with gr.Column(visible=False):
         video = gr.File(label="video", type="filepath")
         language = gr.Textbox(label="language", value="auto")
@@ -104,7 +104,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ChapterError('chapters_json must be {"chapters": [{"start": ..., "title": ...}]}')
         rows = [[item.get("start", ""), item.get("title", "")] for item in items]
-        return editing.table_chapters(rows, library.job(req, job_id).duration or 0.0)
+        return table_chapters(rows, library.job(req, job_id).duration or 0.0)
 
     @api_errors
     def save_chapters(current: str, text: str, base: float | None, request: gr.Request) -> int:
@@ -112,8 +112,8 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
         A draft that breaks YouTube's rules is saved as it is; only a start that is not a time is
         refused."""
         req = requester(services, request)
-        chapters = sorted(chapters_in(current, text, req), key=lambda c: c.start)
-        return library.save_chapters(req, current, chapters, None if base is None else int(base))
+        chapters = chapters_in(current, text, req)
+        return editing.save(req, current, chapters, None if base is None else int(base))
 
     trigger.click(save_chapters, [job_id, chapters_json, base_version], [version], api_name="save_chapters")
 
@@ -123,7 +123,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
         the chapters in the order chapters_json gives them, counting from 1 as the messages do (an
         out-of-order start is one of the violations); "row" is null for the list as a whole."""
         req = requester(services, request)
-        found = library.check_chapters(req, current, chapters_in(current, text, req))
+        found = editing.check(req, current, chapters_in(current, text, req))
         return json.dumps([{"row": p.row, "message": p.message} for p in found], ensure_ascii=False)
 
     trigger.click(validate_chapters, [job_id, chapters_json], [problems], api_name="validate_chapters")
@@ -132,7 +132,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
     def restore_chapters(current: str, number: float, base: float | None, request: gr.Request) -> int:
         """Save an earlier version again as the newest one; returns the new version number."""
         req = requester(services, request)
-        return library.restore_version(req, current, int(number or 0), None if base is None else int(base))
+        return editing.restore(req, current, int(number or 0), None if base is None else int(base))
 
     trigger.click(restore_chapters, [job_id, version, base_version], [version], api_name="restore_chapters")
 
@@ -144,7 +144,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
         (what wrote the new titles) and "warnings"."""
         req = requester(services, request)
         chapters = chapters_in(current, text, req)
-        result = library.retitle(req, current, chapters, row_indices(rows, len(chapters)))
+        result = editing.retitle(req, current, chapters, row_indices(rows, len(chapters)))
         return chapter_formats.to_json(result)
 
     trigger.click(retitle_chapters, [job_id, chapters_json, indices], [chapters_json],

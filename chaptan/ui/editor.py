@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ..chapters import editing
+from ..chapters import editing as table_edits
 from ..chapters.rules import validate
-from ..chapters.titles import title_for_span
+from ..editing import SaveConflict
 from ..errors import ChaptanError
 from ..messages import Message
 from ..services import Services
 from ..store import JobStatus
-from ..videos import EXPORTS
+from ..videos import EXPORTS, Requester
 from .common import Player, fmt_time, outbox_dir, requester, user_errors, video_copy
 from .i18n import DRAFT_NOTE, NO_VIDEO, UNREADABLE_NOTE, language_of, localized, localized_table, t, translate
 from .timeline import timeline_html, transcript_html
@@ -26,6 +26,7 @@ READ_PLAYHEAD = f"""(...args) => {{
 }}"""
 CHAPTER_HEADERS = ["Start", "Title"]
 HISTORY_HEADERS = ["Version", "Saved", "By"]
+HANDLER_NAMES = {"add": "add_chapter", "delete": "delete_row", "merge": "merge_row"}
 WRITTEN_BY = {"llm": "New titles: LLM titles.", "local": "New titles: local titles."}
 
 
@@ -35,7 +36,7 @@ def _row(evt: gr.SelectData) -> int:
 
 
 def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_changed: gr.State) -> None:
-    library = services.library
+    library, editing = services.library, services.editing
     with gr.Row():
         pick = gr.Dropdown(label=t("Video"), choices=[], scale=4)
         refresh = gr.Button(t("Refresh list"), size="sm", scale=0, min_width=120)
@@ -51,7 +52,8 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
             table = gr.Dataframe(headers=CHAPTER_HEADERS, datatype=["str", "str"], type="array",
                                  interactive=True, column_count=(2, "fixed"), label=t("Chapters"))
             with gr.Row():
-                # Inside a chapter this splits it, so one button does both.
+                # A chapter is only its start: one added inside a chapter splits it, so one button
+                # does both (README, "Chapter editor").
                 add = gr.Button(t("Add at player time"), size="sm")
             with gr.Row():
                 delete = gr.Button(t("Delete row"), size="sm")
@@ -59,8 +61,16 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
             with gr.Row():
                 retitle_one = gr.Button(t("New title for row"), size="sm")
                 retitle_all = gr.Button(t("New titles for all"), size="sm")
+            with gr.Row(equal_height=True):
+                changed = gr.Markdown()  # what the last button did to the table
+                undo = gr.Button(t("Undo"), size="sm", visible=False, scale=0, min_width=90)
             problems = gr.Markdown(t(NO_VIDEO))
             save = gr.Button(t("Save as a new version"), variant="primary")
+            with gr.Group(visible=False) as conflict:
+                conflict_note = gr.Markdown()
+                with gr.Row():
+                    keep_mine = gr.Button(t("Save mine as the newest version"), size="sm", variant="primary")
+                    take_theirs = gr.Button(t("Load theirs (Undo brings mine back)"), size="sm")
             with gr.Row(equal_height=True):
                 export_format = gr.Dropdown(choices=[(t(e.label), e.key) for e in EXPORTS], value="youtube",
                                             label=t("Export"), scale=3)
@@ -73,6 +83,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
             # the handler could say anything useful.
             restore_number = gr.Number(label=t("Version to restore"), precision=0, value=None)
             restore = gr.Button(t("Restore it as the newest version"))
+    before = gr.State(None)  # the table's rows before the last button's change, for Undo
     selected = gr.Number(value=-1, visible=False)
     playhead = gr.Number(value=0, visible=False)
 
@@ -103,7 +114,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
         if not current:
             return translate(NO_VIDEO, language)
         try:
-            chapters = editing.table_chapters(rows, current["duration"])
+            chapters = table_edits.table_chapters(rows, current["duration"])
         except ChaptanError as exc:
             return f"⛔ {translate(exc.message, language)}\n\n{translate(UNREADABLE_NOTE, language)}"
         found = validate(chapters, current["duration"])
@@ -112,32 +123,44 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
         lines = "\n".join(f"- {translate(p.message, language)}" for p in found)
         return f"{translate(DRAFT_NOTE, language)}\n{lines}"
 
-    def history_rows(job_id: str, request: gr.Request) -> dict:
-        versions = services.store.list_chapter_versions(job_id)
-        rows = [[v.number, fmt_time(v.created), v.author] for v in reversed(versions)]
+    def history_rows(req: Requester, job_id: str, request: gr.Request) -> dict:
+        rows = [[v.number, fmt_time(v.created), v.author] for v in editing.history(req, job_id)]
         return localized_table(HISTORY_HEADERS, rows, language_of(request))
+
+    def undoable(rows: list, note: Message, request: gr.Request) -> tuple:
+        """The values of (before, changed, undo) after a button changed the table from `rows`."""
+        return rows, localized(note, request), gr.Button(visible=True)
+
+    def nothing_to_undo() -> tuple:
+        return None, "", gr.Button(visible=False)
 
     @user_errors
     def open_video(job_id: str, request: gr.Request):
         req = requester(services, request)
         if not job_id:
             chapters, versions = blank_tables(request)
-            return {}, None, chapters, localized(NO_VIDEO, request), versions, "", ""
-        job = library.job(req, job_id)
-        result = library.chapters(job)
-        latest = services.store.latest_chapter_version(job.id)
-        current = {"job_id": job.id, "base_version": latest.number if latest else None,
-                   "duration": job.duration or 0.0}
-        rows = editing.rows_from_chapters(result.chapters)
-        segments = library.transcript(job).segments
-        return (current, video_copy(services, req, job), chapter_rows(rows, request),
-                report(rows, current, request), history_rows(job.id, request), "",
-                transcript_html(segments, PLAYER_ID))
+            return ({}, None, chapters, localized(NO_VIDEO, request), versions, "", "", *nothing_to_undo(),
+                    gr.Group(visible=False))
+        video = editing.open(req, job_id)
+        current = {"job_id": video.job.id, "base_version": video.base_version,
+                   "duration": video.job.duration or 0.0}
+        return (current, video_copy(services, req, video.job), chapter_rows(video.rows, request),
+                report(video.rows, current, request), history_rows(req, video.job.id, request), "",
+                transcript_html(video.transcript.segments, PLAYER_ID), *nothing_to_undo(),
+                gr.Group(visible=False))
 
-    pick.change(open_video, [pick], [state, player, table, problems, history, query, lines],
-                api_visibility="private")
+    pick.change(open_video, [pick], [state, player, table, problems, history, query, lines, before, changed,
+                                     undo, conflict], api_visibility="private")
     table.change(user_errors(report), [table, state], [problems], api_visibility="private",
                  show_progress="hidden")
+
+    @user_errors
+    def withdraw_undo():
+        """Typing in the table after a button's change: Undo would now lose what was typed."""
+        return nothing_to_undo()
+
+    table.input(withdraw_undo, None, [before, changed, undo], api_visibility="private",
+                show_progress="hidden")
 
     def opened(current: dict, request: gr.Request):
         """The caller, when a video is open in the editor; else the note that asks to choose one."""
@@ -152,7 +175,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
         if not current:
             return ""
         try:
-            chapters = editing.to_chapters(rows, current["duration"])
+            chapters = table_edits.to_chapters(rows, current["duration"])
         except ChaptanError:
             return gr.skip()
         return timeline_html(chapters, current["duration"], PLAYER_ID)
@@ -163,84 +186,144 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
     def on_row(evt: gr.SelectData, rows: list):
         """Remember the row and seek the player to its start."""
         index = _row(evt)
-        start = editing.parse_clock(rows[index][0]) if 0 <= index < len(rows) else None
+        start = table_edits.parse_clock(rows[index][0]) if 0 <= index < len(rows) else None
         seek = Player(playback_position=start) if start is not None else gr.skip()
         return index, seek
 
     table.select(on_row, [table], [selected, player], api_visibility="private")
 
     def edit(op):
-        @user_errors
         def run(rows: list, current: dict, index: float, at: float, request: gr.Request):
             req = opened(current, request)
-            job = library.job(req, current["job_id"])
-            transcript = library.transcript(job)
             duration = current["duration"]
             if op == "add":
-                new = editing.add_at(rows, float(at), duration, transcript, title_for_span)
+                new = editing.add_at(req, current["job_id"], rows, float(at))
+                split = table_edits.chapter_at(rows, float(at), duration)
+                time = table_edits.row_time(float(at))
+                note = (Message("Chapter added at {time}; it splits “{title}”.", time=time, title=split.title)
+                        if split else Message("Chapter added at {time}.", time=time))
             elif op == "delete":
-                new = editing.delete_row(rows, int(index), duration)
+                new = table_edits.delete_row(rows, int(index), duration)
+                note = Message("Row {row} deleted.", row=int(index) + 1)
             else:
-                new = editing.merge_with_next(rows, int(index), duration)
-            return chapter_rows(new, request), report(new, current, request), -1
-        return run
+                new = table_edits.merge_with_next(rows, int(index), duration)
+                note = Message("Row {row} merged with the chapter after it.", row=int(index) + 1)
+            return (chapter_rows(new, request), report(new, current, request), -1,
+                    *undoable(rows, note, request))
+        # Each button's handler under its own name, for the server log (and the tests that call it).
+        run.__name__ = run.__qualname__ = HANDLER_NAMES[op]
+        return user_errors(run)
 
     edit_inputs = [table, state, selected, playhead]
-    edit_outputs = [table, problems, selected]
+    edit_outputs = [table, problems, selected, before, changed, undo]
     add.click(edit("add"), edit_inputs, edit_outputs, js=READ_PLAYHEAD, api_visibility="private")
     delete.click(edit("delete"), edit_inputs, edit_outputs, api_visibility="private")
     merge.click(edit("merge"), edit_inputs, edit_outputs, api_visibility="private")
 
     def regenerate(all_rows: bool):
-        @user_errors
         def run(rows: list, current: dict, index: float, request: gr.Request):
             req = opened(current, request)
             # The selected row counts in the table's order, as the person sees it.
-            chapters = editing.table_chapters(rows, current["duration"])
+            chapters = table_edits.table_chapters(rows, current["duration"])
             indices = None if all_rows else [int(index)]
-            result = library.retitle(req, current["job_id"], chapters, indices)
-            new = editing.rows_from_chapters(result.chapters)
+            result = editing.retitle(req, current["job_id"], chapters, indices)
+            new = table_edits.rows_from_chapters(result.chapters)
             # The one warning retitle gives is the LLM's failure, local titles written instead.
             failed = next(iter(result.warnings), None)
-            note = (Message("New titles: the LLM failed ({reason}); used local titles.",
-                            reason=failed.params["reason"])
-                    if failed else Message(WRITTEN_BY[result.generator]))
-            gr.Info(localized(note, request))
-            return chapter_rows(new, request), report(new, current, request)
-        return run
+            written = (Message("New titles: the LLM failed ({reason}); used local titles.",
+                               reason=failed.params["reason"])
+                       if failed else Message(WRITTEN_BY[result.generator]))
+            gr.Info(localized(written, request))
+            count = sum(old.title != fresh.title for old, fresh in zip(chapters, result.chapters))
+            note = Message("{count} of {total} titles changed.", count=count,
+                           total=len(chapters) if indices is None else len(indices))
+            return chapter_rows(new, request), report(new, current, request), *undoable(rows, note, request)
+        run.__name__ = run.__qualname__ = "retitle_all" if all_rows else "retitle_row"
+        return user_errors(run)
 
-    retitle_one.click(regenerate(False), [table, state, selected], [table, problems],
+    regenerate_outputs = [table, problems, before, changed, undo]
+    retitle_one.click(regenerate(False), [table, state, selected], regenerate_outputs,
                       api_visibility="private")
-    retitle_all.click(regenerate(True), [table, state, selected], [table, problems],
+    retitle_all.click(regenerate(True), [table, state, selected], regenerate_outputs,
                       api_visibility="private")
+
+    @user_errors
+    def on_undo(previous: list | None, current: dict, request: gr.Request):
+        """The table as it was before the last button's change."""
+        if previous is None:
+            return gr.skip()
+        return chapter_rows(previous, request), report(previous, current, request), *nothing_to_undo()
+
+    undo.click(on_undo, [before, state], [table, problems, before, changed, undo], api_visibility="private")
+
+    def saved(req: Requester, current: dict, number: int, request: gr.Request) -> tuple:
+        gr.Info(localized(Message("Saved as version {number}.", number=number), request))
+        return ({**current, "base_version": number}, history_rows(req, current["job_id"], request),
+                gr.Group(visible=False), "")
 
     @user_errors
     def on_save(rows: list, current: dict, request: gr.Request):
+        """Save the table on top of the version it was opened from; when someone saved since, the
+        table stays as it is and the choices show under the button."""
         req = opened(current, request)
-        chapters = editing.to_chapters(rows, current["duration"])
-        number = library.save_chapters(req, current["job_id"], chapters, current["base_version"])
-        gr.Info(localized(Message("Saved as version {number}.", number=number), request))
-        return {**current, "base_version": number}, history_rows(current["job_id"], request)
+        chapters = table_edits.to_chapters(rows, current["duration"])
+        try:
+            number = editing.save(req, current["job_id"], chapters, current["base_version"])
+        except SaveConflict as exc:
+            return gr.skip(), gr.skip(), gr.Group(visible=True), conflict_text(exc, request)
+        return saved(req, current, number, request)
 
-    save.click(on_save, [table, state], [state, history], api_visibility="private")
+    def conflict_text(exc: SaveConflict, request: gr.Request) -> str:
+        latest = exc.conflict.latest
+        told = exc.message if latest is None else Message(
+            "{author} saved version {version} at {time}, after you opened these chapters.",
+            author=latest.author, version=latest.number, time=fmt_time(latest.created))
+        choices = Message("Your edits are still in the table. Save them as the newest version (theirs "
+                          "stays in the history), or load theirs.")
+        return f"⚠️ {localized(told, request)} {localized(choices, request)}"
+
+    save_outputs = [state, history, conflict, conflict_note]
+    save.click(on_save, [table, state], save_outputs, api_visibility="private")
 
     @user_errors
-    def on_restore(number: float, current: dict, request: gr.Request):
+    def on_keep_mine(rows: list, current: dict, request: gr.Request):
+        """After a conflict: the table saved on top of the newer version."""
+        req = opened(current, request)
+        chapters = table_edits.to_chapters(rows, current["duration"])
+        return saved(req, current, editing.save_over(req, current["job_id"], chapters), request)
+
+    keep_mine.click(on_keep_mine, [table, state], save_outputs, api_visibility="private")
+
+    @user_errors
+    def on_take_theirs(rows: list, current: dict, request: gr.Request):
+        """After a conflict: the newer version loaded into the table, the person's edits one Undo away."""
+        req = opened(current, request)
+        video = editing.open(req, current["job_id"])
+        current = {**current, "base_version": video.base_version}
+        note = Message("Loaded version {version}. Undo brings your edits back.", version=video.base_version)
+        return (current, chapter_rows(video.rows, request), report(video.rows, current, request),
+                history_rows(req, video.job.id, request), gr.Group(visible=False),
+                *undoable(rows, note, request))
+
+    take_theirs.click(on_take_theirs, [table, state],
+                      [state, table, problems, history, conflict, before, changed, undo],
+                      api_visibility="private")
+
+    @user_errors
+    def on_restore(number: float, rows: list, current: dict, request: gr.Request):
         req = opened(current, request)
         if not number:  # the box shows 0 while empty
             raise gr.Error("Type the number of the version to restore, or click it in the history.")
-        saved = library.restore_version(req, current["job_id"], int(number), current["base_version"])
-        job = library.job(req, current["job_id"])
-        rows = editing.rows_from_chapters(library.chapters(job).chapters)
-        gr.Info(localized(Message("Version {number} restored as version {saved}.", number=int(number),
-                                  saved=saved),
-                          request))
-        current = {**current, "base_version": saved}
-        return (current, chapter_rows(rows, request), report(rows, current, request),
-                history_rows(job.id, request))
+        saved_as = editing.restore(req, current["job_id"], int(number), current["base_version"])
+        video = editing.open(req, current["job_id"])
+        note = Message("Version {number} restored as version {saved}.", number=int(number), saved=saved_as)
+        gr.Info(localized(note, request))
+        current = {**current, "base_version": saved_as}
+        return (current, chapter_rows(video.rows, request), report(video.rows, current, request),
+                history_rows(req, video.job.id, request), *undoable(rows, note, request))
 
-    restore.click(on_restore, [restore_number, state], [state, table, problems, history],
-                  api_visibility="private")
+    restore.click(on_restore, [restore_number, table, state],
+                  [state, table, problems, history, before, changed, undo], api_visibility="private")
 
     @user_errors
     def on_history_row(evt: gr.SelectData):
@@ -255,7 +338,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
         req = requester(services, request)
         if not current:
             return ""
-        transcript = library.transcript(library.job(req, current["job_id"]))
+        transcript = editing.transcript(req, current["job_id"])
         nothing = localized(Message("No matches for “{words}”.", words=words.strip()), request)
         return transcript_html(transcript.segments, PLAYER_ID, words, nothing)
 

@@ -23,7 +23,7 @@ POLL_SECONDS = 1.0
 def language_choices(services: Services) -> list[str]:
     """auto, then the listed languages the model in use can transcribe (only en for an English-only
     model), so the form never offers a choice that fails the job."""
-    known = getattr(services.library.transcriber, "languages", None)
+    known = getattr(services.transcriber, "languages", None)
     hearable = set(known()) if known else set(LANGUAGES)
     return ["auto"] + [code for code in LANGUAGES[1:] if code in hearable]
 
