@@ -2,6 +2,7 @@
 CLI both call. Removing a user removes everything of theirs (videos, job folders, transcripts,
 served copies, voice memory, their objects in the bucket), so a new account that takes the name
 starts empty; a new account also clears whatever an interrupted removal left under its name.
+Self sign-up (CHAPTAN_SIGNUP) is here too, so the page that offers it obeys the same name rules.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
+import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .auth import Accounts, validate_name, validate_password
+from .auth import Accounts, validate_email, validate_name, validate_password
 from .errors import ChaptanError
 from .storage import ArtifactStore
 from .store import MEMORY_TABLE, NotFoundError, Store, User
@@ -36,14 +38,68 @@ class Administration:
         self.accounts = accounts
         self.artifacts = artifacts
         self.outbox = outbox
+        # Held from a name's check until its account exists, so two at once cannot both take a name.
+        self._naming = threading.Lock()
 
     def create_user(self, name: str, password: str, *, is_admin: bool = False, email: str = "") -> User:
+        with self._naming:
+            self.check_new_name(name)
+            validate_password(password)
+            self._erase_data(name)
+            return self.accounts.create(name, password, is_admin=is_admin, email=email)
+
+    def check_new_name(self, name: str) -> None:
+        """Refuse a name that breaks the rules, is taken, or differs from a taken one only in case:
+        "Alice" beside "alice" would be two people nobody tells apart."""
         validate_name(name)
-        if self.store.get_user(name) is not None:
+        clash = self._name_clash(name)
+        if clash == name:
             raise ChaptanError("user {name!r} already exists", name=name)
+        if clash is not None:
+            raise ChaptanError("user {name!r} is too like the existing user {existing!r}: names may not "
+                               "differ only in case", name=name, existing=clash)
+
+    def sign_up(self, name: str, password: str, email: str, *, mode: str, client: str = "") -> User:
+        """A person's own account, never an administrator: with mode "approval" it awaits an
+        administrator's approval before it can sign in, with "open" it can at once. Sign-ups from
+        one address or range are throttled (SignUpThrottled); so are names refused as taken, which
+        would otherwise let a script list the accounts."""
+        if mode not in ("approval", "open"):
+            raise ChaptanError("sign-up is off on this server")
+        self.accounts.check_sign_up(client)
+        validate_name(name)
         validate_password(password)
-        self._erase_data(name)
-        return self.accounts.create(name, password, is_admin=is_admin, email=email)
+        email = email.strip()
+        validate_email(email)
+        with self._naming:
+            if self._name_clash(name) is not None:
+                self.accounts.count_sign_up(client)
+                log.warning("sign-up from %r refused: the name %r is taken", client, name)
+                raise ChaptanError("the name {name!r} is taken: choose another", name=name)
+            self._erase_data(name)
+            user = self.accounts.create(name, password, email=email, pending=mode == "approval")
+        self.accounts.count_sign_up(client)
+        log.info("user %s signed up from %r%s", name, client, ", awaiting approval" if user.pending else "")
+        return user
+
+    def approve_user(self, name: str) -> None:
+        """Let an account that signed up sign in."""
+        if not self.accounts.get(name).pending:
+            raise ChaptanError("{name!r} is not awaiting approval", name=name)
+        self.accounts.approve(name)
+        log.info("approved user %s", name)
+
+    def reject_user(self, name: str) -> None:
+        """Remove an account that signed up and awaits approval (an approved one goes by remove_user)."""
+        if not self.accounts.get(name).pending:
+            raise ChaptanError("{name!r} is not awaiting approval", name=name)
+        self.remove_user(name)
+        log.info("rejected the sign-up of %s", name)
+
+    def _name_clash(self, name: str) -> str | None:
+        """The existing name equal to `name` ignoring case, if any."""
+        folded = name.casefold()
+        return next((user.name for user in self.store.list_users() if user.name.casefold() == folded), None)
 
     def remove_user(self, name: str) -> UserUsage:
         """Remove the account (its sessions end with it), then all its data; returns what it held.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import hmac
 import ipaddress
@@ -38,6 +39,14 @@ IPV4_RANGE, IPV6_RANGE = 24, 64
 FIRST_LOCKOUT = 30.0
 MAX_LOCKOUT = 15 * 60.0
 FORGET_AFTER = 60 * 60.0  # failures this old no longer count
+# Self sign-up: a person makes an account or two, a script makes hundreds. After this many sign-ups
+# (or names refused as taken, which probe for accounts) an address waits SIGNUP_WAIT, then twice
+# that for each further one; a whole range gets more, as for sign-ins.
+SIGNUPS_PER_ADDRESS = 3
+SIGNUPS_PER_RANGE = 10
+SIGNUP_WAIT = 10 * 60.0
+MAX_EMAIL = 254
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 _MAX_TRACKED = 10_000  # bound the memory an attacker can make us spend on made-up names
 
 
@@ -80,6 +89,33 @@ def validate_password(password: str) -> None:
         raise ChaptanError("the password is too short: use at least {count} characters", count=MIN_PASSWORD)
 
 
+def validate_email(email: str) -> None:
+    """A plausible address (something@domain.tld); whether it receives mail is not checked."""
+    if len(email) > MAX_EMAIL or not _EMAIL.match(email):
+        raise ChaptanError("{email!r} does not look like an e-mail address", email=email)
+
+
+class SignIn(enum.Enum):
+    """How a sign-in went; true only when it let the person in."""
+
+    OK = "ok"
+    REFUSED = "refused"
+    # The right password for an account that an administrator has not approved yet.
+    PENDING = "pending"
+
+    def __bool__(self) -> bool:
+        return self is SignIn.OK
+
+
+class SignUpThrottled(ChaptanError):
+    """Too many sign-ups from the caller's address or range; `wait` is in seconds."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__("Too many sign-ups from your address: try again in {seconds} seconds.",
+                         seconds=int(wait) + 1)
+        self.wait = wait
+
+
 @dataclass
 class _Failures:
     count: int = 0
@@ -102,9 +138,11 @@ def address_range(address: str) -> str:
 class _Throttle:
     """Failure counters per key (a user name, a client address or range), kept in memory."""
 
-    def __init__(self, clock: Callable[[], float], free_failures: int = FREE_FAILURES) -> None:
+    def __init__(self, clock: Callable[[], float], free_failures: int = FREE_FAILURES,
+                 first_lockout: float = FIRST_LOCKOUT) -> None:
         self._clock = clock
         self._free = free_failures
+        self._first = first_lockout
         self._entries: dict[str, _Failures] = {}
 
     def remaining(self, key: str) -> float:
@@ -119,7 +157,7 @@ class _Throttle:
         entry.count += 1
         entry.last = now
         if entry.count >= self._free:
-            delay = min(FIRST_LOCKOUT * 2 ** (entry.count - self._free), MAX_LOCKOUT)
+            delay = min(self._first * 2 ** (entry.count - self._free), MAX_LOCKOUT)
             entry.locked_until = now + delay
         if len(self._entries) > _MAX_TRACKED:
             self._forget_old(now)
@@ -211,29 +249,38 @@ class Accounts:
         self._names = _Throttle(clock)
         self._clients = _Throttle(clock)
         self._ranges = _Throttle(clock, RANGE_FREE_FAILURES)
+        self._signup_clients = _Throttle(clock, SIGNUPS_PER_ADDRESS, SIGNUP_WAIT)
+        self._signup_ranges = _Throttle(clock, SIGNUPS_PER_RANGE, SIGNUP_WAIT)
         self.sessions = Sessions(store, session_idle, clock)
 
-    def create(self, name: str, password: str, *, is_admin: bool = False, email: str = "") -> User:
+    def create(self, name: str, password: str, *, is_admin: bool = False, email: str = "",
+               pending: bool = False) -> User:
         validate_name(name)
         validate_password(password)
         user = User(name=name, password_hash=hash_password(password), is_admin=is_admin, email=email.strip(),
-                    id=uuid.uuid4().hex)
+                    id=uuid.uuid4().hex, pending=pending)
         self._store.add_user(user)
-        log.info("created user %s%s", name, " (admin)" if is_admin else "")
+        note = " (admin)" if is_admin else " (awaiting approval)" if pending else ""
+        log.info("created user %s%s", name, note)
         return user
 
-    def authenticate(self, name: str, password: str, client: str = "") -> bool:
-        """True when the password is right and the account enabled; refused outright while locked out.
-        It hashes for about 50 ms: the web app calls it from a thread pool, never its event loop."""
+    def authenticate(self, name: str, password: str, client: str = "") -> SignIn:
+        """OK when the password is right and the account enabled and approved; refused outright while
+        locked out. The right password of an account awaiting approval is PENDING, and no failure:
+        it is no guess. It hashes for about 50 ms: the web app calls it from a thread pool, never its
+        event loop."""
         if self.lockout_remaining(name, client) > 0:
             log.warning("sign-in refused for %r from %r: locked out after failed attempts", name, client)
-            return False
+            return SignIn.REFUSED
         user = self._store.get_user(name)
-        ok = verify_password(password, user.password_hash if user else _DUMMY_HASH)
-        ok = ok and user is not None and not user.disabled
+        right = verify_password(password, user.password_hash if user else _DUMMY_HASH)
+        right = right and user is not None and not user.disabled
+        if right and user.pending:
+            log.info("sign-in of %r from %r refused: the account awaits approval", name, client)
+            return SignIn.PENDING
         network = address_range(client)
         with self._lock:
-            if ok:
+            if right:
                 self._names.reset(name)
             else:
                 self._names.fail(name)
@@ -241,9 +288,9 @@ class Accounts:
                     self._clients.fail(client)
                 if network:
                     self._ranges.fail(network)
-        if not ok:
+        if not right:
             log.warning("failed sign-in for %r from %r", name, client)
-        return ok
+        return SignIn.OK if right else SignIn.REFUSED
 
     def lockout_remaining(self, name: str, client: str = "") -> float:
         """Seconds until `name` (or `client`, or its address range) may try to sign in again; 0 when
@@ -253,6 +300,29 @@ class Accounts:
             by_client = self._clients.remaining(client) if client else 0.0
             by_range = self._ranges.remaining(network) if network else 0.0
             return max(self._names.remaining(name), by_client, by_range)
+
+    def check_sign_up(self, client: str) -> None:
+        """Raise SignUpThrottled while `client` (or its address range) has made too many sign-ups."""
+        network = address_range(client)
+        with self._lock:
+            wait = max(self._signup_clients.remaining(client) if client else 0.0,
+                       self._signup_ranges.remaining(network) if network else 0.0)
+        if wait > 0:
+            log.warning("sign-up refused from %r: too many sign-ups", client)
+            raise SignUpThrottled(wait)
+
+    def count_sign_up(self, client: str) -> None:
+        network = address_range(client)
+        with self._lock:
+            if client:
+                self._signup_clients.fail(client)
+            if network:
+                self._signup_ranges.fail(network)
+
+    def approve(self, name: str) -> None:
+        """Let an account that awaits approval sign in."""
+        self.get(name)
+        self._store.update_user(name, pending=False)
 
     def set_password(self, name: str, password: str) -> None:
         """A new password ends every session of the user."""

@@ -20,6 +20,8 @@ _SIZE_NAMES = ("bytes", "KB", "MB", "GB", "TB")
 # generator (auto); the offline generator; the LLM. Here, not in chapters/, so the command line can
 # offer them without importing the generators.
 GENERATORS = ("auto", "local", "llm")
+# Self sign-up: none; accounts that wait for an administrator's approval; accounts usable at once.
+SIGNUP_MODES = ("off", "approval", "open")
 
 
 def parse_size(text: str) -> int:
@@ -131,6 +133,7 @@ class Settings:
     admin_password: str = ""
     # A session unused this long ends (seconds; 0: only sign-out, a new password or removal end it).
     session_idle: float = 12 * 3600.0
+    signup: str = "off"  # one of SIGNUP_MODES
     # Bytes one user's videos may take in the data folder (0: no limit).
     user_quota: int = 0
     # Reverse proxies in front of the app whose X-Forwarded-For entries are believed (0: none, use the
@@ -192,6 +195,7 @@ class Settings:
             admin_user=_env("CHAPTAN_ADMIN_USER"),
             admin_password=os.environ.get("CHAPTAN_ADMIN_PASSWORD", ""),
             session_idle=parse_duration(_env("CHAPTAN_SESSION_IDLE", "12h")),
+            signup=_choice("CHAPTAN_SIGNUP", SIGNUP_MODES, "off"),
             user_quota=parse_size(_env("CHAPTAN_USER_QUOTA", "0")),
             trusted_proxies=max(0, _env_int("CHAPTAN_TRUSTED_PROXIES", 0)),
             email_host=_env("EMAIL_HOST"),

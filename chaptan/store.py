@@ -94,6 +94,9 @@ class User:
     id: str = ""
     # Raised to end every session of the user (new password, disabled); sessions remember the value.
     session_epoch: int = 0
+    # Signed up by themselves and not yet approved by an administrator: cannot sign in. Accounts
+    # stored before sign-up existed lack the field and read as approved.
+    pending: bool = False
 
 
 @dataclass(frozen=True)

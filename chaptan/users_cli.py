@@ -49,6 +49,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         command.add_argument("name")
         command.set_defaults(func=func)
 
+    approve = commands.add_parser("approve", help="let an account that signed up (CHAPTAN_SIGNUP=approval) "
+                                                  "sign in; `remove` rejects it")
+    approve.add_argument("name")
+    approve.set_defaults(func=_approve)
+
     admin = commands.add_parser("admin", help="make a user an administrator (or, with --revoke, not)")
     admin.add_argument("name")
     admin.add_argument("--revoke", action="store_true", help="take the administrator role away")
@@ -113,13 +118,8 @@ def _show_generated(name: str, password: str) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from .auth import validate_name
-
     administration = _administration()
-    # Fail on the name before anyone types a password for it.
-    validate_name(args.name)
-    if administration.store.get_user(args.name) is not None:
-        raise ChaptanError("user {name!r} already exists", name=args.name)
+    administration.check_new_name(args.name)  # fail on the name before anyone types a password for it
     password, generated = _read_password(args)
     administration.create_user(args.name, password, is_admin=args.admin, email=args.email)
     print(f"created {'admin ' if args.admin else 'user '}{args.name}")
@@ -138,7 +138,7 @@ def _list(args: argparse.Namespace) -> int:
     for held in usage:
         user = held.user
         role = "admin" if user.is_admin else "user"
-        state = "disabled" if user.disabled else "enabled"
+        state = "disabled" if user.disabled else "pending" if user.pending else "enabled"
         created = time.strftime("%Y-%m-%d", time.localtime(user.created))
         print(f"{user.name:<{width}}  {role:<5}  {state:<8}  {created}  {held.videos:>4} videos  "
               f"{held.bytes / 1e6:>9.1f} MB  {user.email}".rstrip())
@@ -163,6 +163,12 @@ def _remove(args: argparse.Namespace) -> int:
           "files, their voice memory and sessions")
     if administration.artifacts.mirror is not None:
         print("their objects in the bucket are deleted by the running app, or by `chaptan s3 sync`")
+    return 0
+
+
+def _approve(args: argparse.Namespace) -> int:
+    _administration().approve_user(args.name)
+    print(f"approved {args.name}: they can sign in now")
     return 0
 
 

@@ -161,7 +161,7 @@ def test_the_admin_role_is_granted_and_revoked_from_the_cli_and_the_admin_tab(ap
     assert cli(app, "admin", "--revoke", "ivy").returncode == 0
     with pytest.raises(AppError, match="no video"):
         client.predict(job_id, api_name="/get_video")
-    message, _, _ = admin_action(app, "grant", "ivy")
+    message, *_ = admin_action(app, "grant", "ivy")
     assert "administrator" in message and app.services.accounts.get("ivy").is_admin
     admin_action(app, "revoke", "ivy")
     assert not app.services.accounts.get("ivy").is_admin

@@ -16,11 +16,15 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from chaptan.media import probe
+from chaptan.playback import needs_copy
 from tests.app_harness import ADMIN, ALICE, BOB, add_finished_job, running_app
-from tests.media_factory import TOPICS, silent_video, spoken_video, text_as_video
+from tests.media_factory import SAMPLE_RATE, TOPICS, silent_video, spoken_video, text_as_video, write_video
 from tests.test_editor import DURATION, FIRST, TRANSCRIPT
+from tests.test_playback import hevc_mkv
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -243,10 +247,12 @@ def test_voice_seats_per_person_a_visible_line_and_a_second_tab_that_can_take_th
 
 
 @contextmanager
-def a_finished_video_in_the_browser(browser, tmp_path: Path, user: tuple[str, str], prepare=None):
-    """The app with one finished video of `user`'s ("talk"), and a page signed in as them;
-    `prepare(app, job_id)` runs before the page signs in. Yields (app, page, job_id)."""
-    video = silent_video(tmp_path / "talk.mp4", seconds=DURATION)
+def a_finished_video_in_the_browser(browser, tmp_path: Path, user: tuple[str, str], prepare=None,
+                                    video: Path | None = None):
+    """The app with one finished video of `user`'s ("talk": `video`, else a silent MP4 of DURATION),
+    and a page signed in as them; `prepare(app, job_id)` runs before the page signs in. Yields
+    (app, page, job_id)."""
+    video = video or silent_video(tmp_path / "talk.mp4", seconds=DURATION)
     with running_app(tmp_path / "data") as app:
         job_id = add_finished_job(app.services, user[0], video, TRANSCRIPT, FIRST)
         if prepare is not None:
@@ -477,3 +483,66 @@ def test_two_tabs_saving_one_video_the_second_chooses_and_loses_nothing(browser,
         expect(second.get_by_text("Saved as version 3")).to_be_visible()
         versions = app.services.store.list_chapter_versions(job_id)
         assert [v.chapters[0]["title"] for v in versions] == [FIRST[0]["title"], "Theirs", "Mine"]
+
+
+def test_an_upload_chromium_cannot_play_plays_from_its_copy_and_seeks_to_a_chapter(browser, tmp_path):
+    """HEVC in Matroska: Chromium plays its Opus audio under a blank picture (no video width). The
+    library decides it needs a copy and makes it (as at a restart, the job being added finished:
+    tests/test_playback.py uploads one through the API); the editor's player then shows the copy's
+    picture and plays it, and a chapter on the timeline seeks it."""
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    quiet = np.zeros(int(SAMPLE_RATE * DURATION), dtype=np.int16)  # Opus audio in the MKV, as uploads have
+    mkv = hevc_mkv(write_video(tmp_path / "talk.mp4", quiet), tmp_path / "talk.mkv", size="320:240")
+
+    def make_the_copy(app, job_id):
+        library = app.services.library
+        job = app.services.store.get_job(job_id)
+        assert needs_copy(app.services.settings.playback_copy, probe(library.source(job)), ".mkv")
+        app.services.store.update_job(job_id, playback="making")
+        library.resume_playback_copies()
+        deadline = time.monotonic() + JOB_TIMEOUT_MS / 1000
+        while app.services.store.get_job(job_id).playback == "making" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert app.services.store.get_job(job_id).playback == "ready"
+
+    with a_finished_video_in_the_browser(browser, tmp_path, ALICE, make_the_copy, mkv) as (app, page, job_id):
+        open_in_editor(page, "talk")
+        player = "document.querySelector('#chaptan-editor-video video')"
+        # It has loaded, with a picture (the original gives none) and the whole duration, and it plays.
+        page.wait_for_function(f"{player} && {player}.readyState >= 1 && {player}.videoWidth > 0 && "
+                               f"Math.abs({player}.duration - {DURATION}) < 2")
+        page.locator("#chaptan-editor-video video").evaluate("video => { video.muted = true; video.play(); }")
+        page.wait_for_function(f"{player}.currentTime > 1")
+        page.locator("#chaptan-editor-video video").evaluate("video => video.pause()")
+        chapters = page.locator(".chaptan-timeline[data-player='chaptan-editor-video'] .chaptan-chapter")
+        chapters.nth(2).click()
+        page.wait_for_function(f"Math.abs({player}.currentTime - {FIRST[2]['start']}) < 1.5")
+        chapters.nth(1).click()
+        page.wait_for_function(f"Math.abs({player}.currentTime - {FIRST[1]['start']}) < 1.5")
+
+
+def test_a_person_signs_up_from_the_login_page_and_learns_the_account_awaits_approval(browser, tmp_path):
+    """The link on Gradio's login page, the server-rendered form and its reply in a real browser (its
+    own Origin and Sec-Fetch headers), and the login page's note for an account not approved yet."""
+    expect = sync_api.expect
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    with running_app(tmp_path / "data", signup="approval") as app:
+        page = open_page(browser)
+        page.goto(app.url)
+        page.get_by_role("link", name="Create an account").click()
+        page.get_by_label("User name").fill("kai")
+        page.get_by_label("Password (8+ characters)").fill("kai-password-1")
+        page.get_by_label("E-mail").fill("kai@example.com")
+        page.get_by_role("button", name="Create account").click()
+        expect(page.get_by_role("status")).to_have_text(
+            "Your account kai is created. An administrator must approve it before you can sign in.")
+        assert app.services.accounts.get("kai").pending
+        page.get_by_role("link", name="Back to sign-in").click()
+        page.locator("input[type=text]").first.fill("kai")
+        page.locator("input[type=password]").fill("kai-password-1")
+        page.get_by_role("button", name="Login").click()
+        expect(page.get_by_text("The account kai awaits an administrator's approval")).to_be_visible()
+        expect(page.get_by_text("Incorrect Credentials", exact=False)).to_have_count(0)
+        app.services.administration.approve_user("kai")
+        sign_in(page, app.url, ("kai", "kai-password-1"))

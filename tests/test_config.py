@@ -21,3 +21,13 @@ def test_the_llm_timeout_is_read_in_seconds(monkeypatch):
     assert Settings.from_env().llm_timeout == 120.0
     monkeypatch.setenv("CHAPTAN_LLM_TIMEOUT", " 2.5 ")
     assert Settings.from_env().llm_timeout == 2.5
+
+
+def test_sign_up_is_off_unless_set_and_a_bad_mode_names_the_choices(monkeypatch):
+    monkeypatch.delenv("CHAPTAN_SIGNUP", raising=False)
+    assert Settings.from_env().signup == "off"
+    monkeypatch.setenv("CHAPTAN_SIGNUP", " Approval ")
+    assert Settings.from_env().signup == "approval"
+    monkeypatch.setenv("CHAPTAN_SIGNUP", "yes")
+    with pytest.raises(ChaptanError, match=r"^CHAPTAN_SIGNUP must be one of off, approval, open, not 'yes'$"):
+        Settings.from_env()

@@ -20,10 +20,11 @@ from tests.media_factory import TOPICS, spoken_video
 COPY_TIMEOUT = 300.0
 
 
-def hevc_mkv(source: Path, dest: Path) -> Path:
-    """`source` re-encoded as browsers cannot play it: HEVC video and Opus audio in Matroska, 1280x960."""
+def hevc_mkv(source: Path, dest: Path, size: str = "1280:960") -> Path:
+    """`source` re-encoded as browsers cannot play it: HEVC video and Opus audio in Matroska, `size`
+    (above 720p by default, so the copy is scaled down)."""
     subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-y", "-i", str(source),
-                    "-vf", "scale=1280:960", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                    "-vf", f"scale={size}", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
                     "log-level=error", "-c:a", "libopus", "-b:a", "48k", str(dest)], check=True)
     return dest
 

@@ -17,6 +17,7 @@ from .i18n import HEADER, I18N, LOGIN_MESSAGE, localized, t
 from .library import build_library_tab
 from .login import ChaptanBlocks, ClientAddressMiddleware, make_auth
 from .results import CSS
+from .signup import signup_route
 from .timeline import CSS as TIMELINE_CSS
 from .timeline import TIMELINE_JS
 from .upload import build_upload_tab
@@ -39,6 +40,9 @@ def build_app(services: Services) -> gr.Blocks:
     submit = {"id": SUBMIT_ID, "limit": SUBMIT_LIMIT}
     with ChaptanBlocks(title="Chaptan", delete_cache=CACHE_SWEEP) as demo:
         demo.accounts = services.accounts
+        settings = services.settings
+        if settings.signup != "off":
+            demo.signup = signup_route(services.administration, settings.signup, settings.trusted_proxies)
         with gr.Row():
             gr.Markdown(t(HEADER))
             who = gr.Markdown(elem_id="chaptan-user")

@@ -10,8 +10,10 @@ so a throttled visitor sees how long to wait, in the browser's language.
 Gradio's login form says "Incorrect credentials" for any refusal (HTTP 400) and reloads the page on
 success (200), and the login page runs no script of ours. So a browser's sign-in refused for a
 lockout is answered 200 without a session: the form reloads the page at once, and the page's message
-says how long to wait (a short cookie carries the name, for a lockout of the name alone). Scripts,
-which send no Sec-Fetch-Mode header, keep the 400 with the wait in its detail.
+says how long to wait (a short cookie carries the name, for a lockout of the name alone). The right
+password of an account that signed up and awaits approval is answered the same way, and the page
+says the account awaits an administrator. Scripts, which send no Sec-Fetch-Mode header, keep the 400
+with the reason in its detail. With self sign-up on, the message links to the sign-up page.
 
 Checking a password costs about 50 ms of scrypt; it runs in a small thread pool, because on the
 event loop a flood of sign-ins would stall every other visitor's requests.
@@ -22,29 +24,39 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from urllib.parse import quote, unquote
 
 import gradio as gr
+from fastapi import FastAPI
 
-from ..auth import Accounts
+from ..auth import Accounts, SignIn
 from ..messages import Message
 from .i18n import language_of_header, translate
 
 _client_address: ContextVar[str] = ContextVar("chaptan_client_address", default="")
 _accept_language: ContextVar[str] = ContextVar("chaptan_accept_language", default="")
-# The name a refused browser sign-in was for, read back from LOCKED_COOKIE by the page it reloads.
+# The name a refused browser sign-in was for, read back from LOCKED_COOKIE by the page it reloads;
+# the same for an account awaiting approval, from PENDING_COOKIE.
 _locked_name: ContextVar[str] = ContextVar("chaptan_locked_name", default="")
-# Filled by the auth callable when a sign-in is refused while locked out: {"name": ..., "wait": s}.
-# A dict set per request, since the route may run the callable in a copy of the request's context.
+_pending_name: ContextVar[str] = ContextVar("chaptan_pending_name", default="")
+# Filled by the auth callable when a sign-in is refused while locked out ({"name": ..., "wait": s})
+# or for an account awaiting approval ({"name": ..., "pending": True}). A dict set per request,
+# since the route may run the callable in a copy of the request's context.
 _refusal: ContextVar[dict | None] = ContextVar("chaptan_refusal", default=None)
 LOCKED_COOKIE = "chaptan-locked-name"
+PENDING_COOKIE = "chaptan-pending-name"
+PENDING_NOTE_SECONDS = 60  # long enough for the reload that shows it
 CLIENT_WAIT = "Too many failed sign-ins from your address: try again in {seconds} seconds."
 NAME_WAIT = "Too many failed sign-ins for {name}: try again in {seconds} seconds."
-# Enough to keep sign-ins quick for people, few enough that a flood leaves cores for everyone else.
+PENDING = "The account {name} awaits an administrator's approval: you can sign in once it is approved."
+SIGNUP_LINK = "Create an account"
+# Enough to keep sign-ins quick for people, few enough that a flood leaves cores for everyone else;
+# sign-ups hash their new passwords here too.
 SIGN_IN_THREADS = 2
-_sign_in_pool = ThreadPoolExecutor(max_workers=SIGN_IN_THREADS, thread_name_prefix="chaptan-sign-in")
+sign_in_pool = ThreadPoolExecutor(max_workers=SIGN_IN_THREADS, thread_name_prefix="chaptan-sign-in")
 
 
 def _header(scope: dict, name: bytes) -> str:
@@ -95,19 +107,20 @@ class ClientAddressMiddleware:
         tokens = [(_client_address, _client_address.set(client_address(scope, self.trusted_proxies))),
                   (_accept_language, _accept_language.set(_header(scope, b"accept-language"))),
                   (_locked_name, _locked_name.set(_cookie(scope, LOCKED_COOKIE))),
+                  (_pending_name, _pending_name.set(_cookie(scope, PENDING_COOKIE))),
                   (_refusal, _refusal.set(refusal := {}))]
         try:
             if scope.get("method") == "POST" and scope.get("path", "").endswith("/login"):
-                send = self._lockout_reply(scope, send, refusal)
+                send = self._refusal_reply(scope, send, refusal)
             await self.app(scope, receive, send)
         finally:
             for var, token in reversed(tokens):
                 var.reset(token)
 
     @staticmethod
-    def _lockout_reply(scope: dict, send, refusal: dict):
-        """`send`, but a 400 for a sign-in refused while locked out (`refusal` filled in by the auth
-        callable) becomes the reply that says so."""
+    def _refusal_reply(scope: dict, send, refusal: dict):
+        """`send`, but a 400 for a sign-in refused while locked out or awaiting approval (`refusal`
+        filled in by the auth callable) becomes the reply that says so."""
         browser = bool(_header(scope, b"sec-fetch-mode"))
         replaced = False
 
@@ -115,14 +128,19 @@ class ClientAddressMiddleware:
             nonlocal replaced
             if message["type"] == "http.response.start" and message["status"] == 400 and refusal:
                 replaced = True
-                note = lockout_note(refusal["name"], refusal["wait"],
-                                    language_of_header(_header(scope, b"accept-language")))
+                language = language_of_header(_header(scope, b"accept-language"))
+                if refusal.get("pending"):
+                    note = translate(Message(PENDING, name=refusal["name"]), language)
+                    cookie, seconds = PENDING_COOKIE, PENDING_NOTE_SECONDS
+                else:
+                    note = lockout_note(refusal["name"], refusal["wait"], language)
+                    cookie, seconds = LOCKED_COOKIE, int(refusal["wait"]) + 1
                 body = json.dumps({"success": False, "detail": note}).encode()
                 headers = [(b"content-type", b"application/json"),
                            (b"content-length", str(len(body)).encode())]
                 if browser:
-                    cookie = (f"{LOCKED_COOKIE}={quote(refusal['name'])}; "
-                              f"Max-Age={int(refusal['wait']) + 1}; Path=/; HttpOnly; SameSite=Lax")
+                    cookie = (f"{cookie}={quote(refusal['name'])}; "
+                              f"Max-Age={seconds}; Path=/; HttpOnly; SameSite=Lax")
                     headers.append((b"set-cookie", cookie.encode()))
                 await send({"type": "http.response.start", "status": 200 if browser else 400,
                             "headers": headers})
@@ -143,10 +161,15 @@ def lockout_note(name: str, wait: float, language: str) -> str:
 def make_auth(accounts: Accounts):
     async def check(username: str, password: str) -> bool:
         client = _client_address.get()  # read here: the pool's threads do not see this context
-        if await asyncio.get_running_loop().run_in_executor(
-                _sign_in_pool, accounts.authenticate, username, password, client):
+        outcome = await asyncio.get_running_loop().run_in_executor(
+            sign_in_pool, accounts.authenticate, username, password, client)
+        if outcome is SignIn.OK:
             return True
         refusal = _refusal.get()
+        if outcome is SignIn.PENDING:
+            if refusal is not None:
+                refusal.update(name=username, pending=True)
+            return False
         by_client = accounts.lockout_remaining("", client=client) if client else 0.0
         by_name = accounts.lockout_remaining(username)
         if refusal is not None and max(by_client, by_name) > 0:
@@ -158,9 +181,11 @@ def make_auth(accounts: Accounts):
 
 class ChaptanBlocks(gr.Blocks):
     """Blocks whose login message tells a throttled client how long to wait, and whose server keeps
-    its sign-in tokens in the accounts' sessions."""
+    its sign-in tokens in the accounts' sessions and serves the sign-up page when there is one."""
 
     accounts: Accounts | None = None
+    # Adds the sign-up page's route to the server app (chaptan.ui.signup); None: sign-up is off.
+    signup: Callable[[FastAPI], None] | None = None
 
     @property
     def server_app(self):
@@ -171,6 +196,8 @@ class ChaptanBlocks(gr.Blocks):
         # launch() makes the server app with a plain dict of tokens; a session must end with its account.
         if app is not None and self.accounts is not None:
             app.tokens = self.accounts.sessions
+        if app is not None and self.signup is not None:
+            self.signup(app)
         self.__dict__["_server_app"] = app
 
     @property
@@ -178,16 +205,22 @@ class ChaptanBlocks(gr.Blocks):
         language = language_of_header(_accept_language.get())
         base = self.__dict__.get("_auth_message")
         base = translate(base, language) if base else base
+        if self.signup is not None:
+            # Relative, so it reaches the sign-up page beside the login page under any root path.
+            link = html.escape(translate(SIGNUP_LINK, language))
+            base = (base or "") + f"<p><a href='signup'>{link}</a></p>"
         if self.accounts is None:
             return base
+        notes = []
+        if pending := _pending_name.get():
+            notes.append(translate(Message(PENDING, name=pending), language))
         client = _client_address.get()
         by_client = self.accounts.lockout_remaining("", client=client) if client else 0.0
         name = _locked_name.get()
         by_name = self.accounts.lockout_remaining(name) if name else 0.0
-        if max(by_client, by_name) <= 0:
-            return base
-        note = lockout_note("" if by_client >= by_name else name, max(by_client, by_name), language)
-        return (base or "") + f"<p style='color:#c33'>{html.escape(note)}</p>"
+        if (wait := max(by_client, by_name)) > 0:
+            notes.append(lockout_note("" if by_client >= by_name else name, wait, language))
+        return (base or "") + "".join(f"<p style='color:#c33'>{html.escape(note)}</p>" for note in notes)
 
     @auth_message.setter
     def auth_message(self, value: str | None) -> None:
