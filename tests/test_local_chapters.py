@@ -170,14 +170,15 @@ def load_scorer() -> ModuleType:
 
 @pytest.mark.skipif(not (EVAL_DIR / "chapters-dev").is_dir(), reason="no eval data next to the repo")
 def test_beats_a_chapter_every_90_seconds_on_real_videos() -> None:
-    # The shipped cue weights were fitted on these videos too: score six of them with weights
-    # refitted on the other 48, as for videos the generator has never seen.
+    # The shipped cue weights were fitted on these videos too: score 14 of them with weights
+    # refitted on the other 40, as for videos the generator has never seen. Fewer say little:
+    # over six, one start found or missed moves the mean by 0.03, as much as the margin.
     sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
     import fit_weights
 
     scorer = load_scorer()
     cases = fit_weights.load_cases(EVAL_DIR / "chapters-dev")
-    held_out = cases[::9][:6]
+    held_out = cases[::4]
     training = [c for c in cases if c not in held_out]
     chapterer = LocalChapterer(fit_weights.fit_cues(training))
     ours, uniform = [], []
