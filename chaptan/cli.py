@@ -143,8 +143,8 @@ def _transcriber(args: argparse.Namespace, settings, progress: ProgressLine):
 
 def run_transcribe(args: argparse.Namespace) -> int:
     from .config import Settings
+    from .exports import render_text
     from .media import probe
-    from .transcript import TRANSCRIPT_FORMATS
 
     _check_output(args.output)
     settings = Settings.from_env()
@@ -155,14 +155,14 @@ def run_transcribe(args: argparse.Namespace) -> int:
     transcript = transcriber.transcribe(Path(args.input), language=_language(args.language),
                                         progress=progress, duration=info.duration)
     progress.finish()
-    _emit(TRANSCRIPT_FORMATS[args.format](transcript), args.output)
+    _emit(render_text(args.format, transcript=transcript), args.output)
     return 0
 
 
 def run_chapter(args: argparse.Namespace) -> int:
     from .chapters import ChapterOptions, generate_chapters
-    from .chapters.formats import render
     from .config import Settings
+    from .exports import CHAPTER_KEYS, render_text
     from .pipeline import process_media
     from .transcript import Transcript
 
@@ -189,7 +189,8 @@ def run_chapter(args: argparse.Namespace) -> int:
         raise ChaptanError("the transcript has no speech, so there is nothing to chapter")
     for warning in result.warnings:
         print(f"chaptan: warning: {warning}", file=sys.stderr)
-    _emit(render(result, args.format), args.output)
+    export_key = {name: key for key, name in CHAPTER_KEYS.items()}[args.format]
+    _emit(render_text(export_key, chapters=result), args.output)
     return 0
 
 

@@ -17,6 +17,7 @@ from .auth import Accounts
 from .chat.assistant import Assistant
 from .config import Settings
 from .editing import Editing
+from .exports import Exports
 from .jobs import JobRunner
 from .mail import send_job_email
 from .seats import SeatRoom
@@ -48,6 +49,7 @@ class Services:
     assistant: Assistant
     seats: SeatRoom
     administration: Administration
+    exports: Exports
     mirror: S3Mirror | None = None
 
     def start(self) -> str | None:
@@ -87,7 +89,7 @@ def build_services(settings: Settings, transcriber: SpeechToText | None = None) 
     accounts = Accounts(store, session_idle=settings.session_idle)
     administration = Administration(store, accounts, artifacts, outbox_root())
     return Services(settings, store, accounts, artifacts, library, Editing(settings, store, library),
-                    transcriber, runner, assistant, seats, administration, mirror)
+                    transcriber, runner, assistant, seats, administration, Exports(library), mirror)
 
 
 def _mail_owner(settings: Settings, store: Store, job: Job) -> None:

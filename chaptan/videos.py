@@ -18,16 +18,15 @@ from pathlib import Path
 
 from .chapters import ChapterOptions, ChapterResult
 from .chapters import formats as chapter_formats
-from .chapters.model import Chapter
-from .chapters.rules import validate
 from .config import GENERATORS, Settings
 from .errors import ChaptanError, MediaError, quoted
+from .exports import EXPORT_KEYS
 from .jobs import JobRunner
 from .media import probe
 from .playback import PLAYBACK_FILE, PlaybackCopies, needs_copy
 from .storage import ArtifactStore
 from .store import Job, JobStatus, NotFoundError, Store
-from .transcript import TRANSCRIPT_FORMATS, Transcript
+from .transcript import Transcript
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +38,7 @@ SOURCE_PREFIX = "source"
 # uploaded those very bytes); this many paths are recalled.
 RECALLED_UPLOADS = 64
 UPLOAD_LOCKS = 64  # one path always takes the same lock; two paths rarely share one
+MAX_TITLE = 200
 LANGUAGES = ("auto", "en", "ja", "zh", "ko", "es", "fr", "de", "it", "pt", "ru", "nl", "vi", "th", "id")
 
 
@@ -47,28 +47,6 @@ class Requester:
     name: str
     is_admin: bool = False
     id: str = ""  # the account's id (see store.User.id)
-
-
-@dataclass(frozen=True)
-class ExportFormat:
-    key: str
-    label: str
-    suffix: str
-
-
-EXPORTS = (
-    ExportFormat("youtube", "Chapters: YouTube description (.txt)", "chapters.txt"),
-    ExportFormat("chapters_json", "Chapters: JSON", "chapters.json"),
-    ExportFormat("chapters_vtt", "Chapters: WebVTT", "chapters.vtt"),
-    ExportFormat("ffmetadata", "Chapters: FFmetadata", "ffmetadata.txt"),
-    ExportFormat("srt", "Transcript: SRT", "srt"),
-    ExportFormat("vtt", "Transcript: WebVTT", "vtt"),
-    ExportFormat("txt", "Transcript: plain text", "txt"),
-    ExportFormat("json", "Transcript: JSON", "json"),
-    ExportFormat("video", "Video with embedded chapters", "mp4"),
-)
-EXPORT_KEYS = tuple(e.key for e in EXPORTS)
-EXPORT_MODE = 0o600  # an export is its owner's alone, even on a machine shared with other accounts
 
 
 class VideoNotFound(ChaptanError):
@@ -136,7 +114,7 @@ class VideoLibrary:
                     self._taken.popitem(last=False)
         now = time.time()
         copy = needs_copy(self.settings.playback_copy, info, suffix)
-        job = Job(id=job_id, owner=requester.name, title=(title or upload.stem)[:200],
+        job = Job(id=job_id, owner=requester.name, title=(title or upload.stem)[:MAX_TITLE],
                   source_name=source_name, status=JobStatus.QUEUED, stage="queued", progress=0.0,
                   eta_seconds=None, error="", created=now, updated=now, started=None, finished=None,
                   language=language, generator=generator, max_chapters=int(max_chapters),
@@ -230,6 +208,16 @@ class VideoLibrary:
             raise ChaptanError("no worker is running")
         return self.runner.retry(job.id)
 
+    def rename(self, requester: Requester, job_id: str, title: str) -> Job:
+        """Give the video a new title (what lists, pickers and download names show); any state."""
+        job = self.job(requester, job_id)
+        cleaned = " ".join(str(title or "").split())
+        if not cleaned:
+            raise ChaptanError("a video's title cannot be empty")
+        if len(cleaned) > MAX_TITLE:
+            raise ChaptanError("a video's title can have at most {limit} characters", limit=MAX_TITLE)
+        return self.store.update_job(job.id, title=cleaned)
+
     def delete(self, requester: Requester, job_id: str) -> None:
         job = self.job(requester, job_id)
         if job.status == JobStatus.RUNNING:
@@ -278,60 +266,12 @@ class VideoLibrary:
             for v in self.store.list_chapter_versions(job.id)]
         return out
 
-    def export(self, requester: Requester, job_id: str, fmt: str, dest_dir: Path,
-               transcript: Transcript | None = None) -> Path:
-        """Write the export `fmt` of the latest saved chapters into `dest_dir` and return its path.
-        `transcript` is the job's, when the caller has already loaded it for other exports."""
-        job = self.finished(requester, job_id)
-        spec = next((e for e in EXPORTS if e.key == fmt), None)
-        if spec is None:
-            raise ChaptanError("unknown export format {format!r}; choose one of {choices}", format=fmt,
-                               choices=", ".join(EXPORT_KEYS))
-        dest_dir.mkdir(parents=True, exist_ok=True)
-        stem = file_stem(job.title)
-        if spec.key == "video":
-            dest = self._export_video(job, dest_dir, stem)
-        else:
-            dest = dest_dir / f"{stem}.{spec.suffix}"
-            dest.write_text(self.render(job, spec.key, transcript), encoding="utf-8")
-        dest.chmod(EXPORT_MODE)
-        return dest
-
-    def render(self, job: Job, fmt: str, transcript: Transcript | None = None) -> str:
-        """The text of export `fmt`; `transcript` as in `export`."""
-        if fmt in TRANSCRIPT_FORMATS:
-            return TRANSCRIPT_FORMATS[fmt](self.transcript(job) if transcript is None else transcript)
-        result = self.chapters(job)
-        if fmt == "youtube":
-            problems = validate(result.chapters, job.duration or 0.0)
-            if problems:
-                raise ChaptanError("the saved chapters are a draft that YouTube would refuse ({problems}): "
-                                   "fix them in the Chapter editor first",
-                                   problems=[p.message for p in problems[:3]])
-        return chapter_formats.render(result, {"chapters_json": "json", "chapters_vtt": "vtt"}.get(fmt, fmt))
-
     def finished(self, requester: Requester, job_id: str) -> Job:
         """The caller's video `job_id`, refused until it has finished processing."""
         job = self.job(requester, job_id)
         if job.status != JobStatus.DONE:
             raise ChaptanError("this video has not finished processing yet")
         return job
-
-    def _export_video(self, job: Job, dest_dir: Path, stem: str) -> Path:
-        from .media import embed_chapters
-
-        source = self.source(job)
-        chapters: list[Chapter] = self.chapters(job).chapters
-        info = probe(source)
-        suffix = ".mp4" if info.has_video else ".m4a"
-        dest = dest_dir / f"{stem}-chapters{suffix}"
-        try:
-            embed_chapters(source, chapters, dest)
-        except ChaptanError:
-            # Some codecs (e.g. Vorbis) have no place in MP4; Matroska takes any stream as is.
-            dest = dest.with_suffix(".mkv" if info.has_video else ".mka")
-            embed_chapters(source, chapters, dest)
-        return dest
 
 
 class Processing:
@@ -389,9 +329,3 @@ def _pipeline_author(generator: str) -> str:
 
 def _megabytes(size: int) -> str:
     return f"{size / 1e6:.1f}"
-
-
-def file_stem(title: str) -> str:
-    """A file name stem from a video's title, safe on every file system."""
-    cleaned = "".join(ch if ch.isalnum() or ch in "-_ " else "_" for ch in title).strip()
-    return "-".join(cleaned.split())[:60] or "video"

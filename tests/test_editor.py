@@ -220,6 +220,7 @@ def test_table_edits():
 
 
 def test_results_of_a_draft_show_the_chapters_and_why_they_are_not_youtube_ready(app):
+    from chaptan.errors import ChaptanError
     from chaptan.ui.results import results_values
     from chaptan.videos import Requester
 
@@ -228,14 +229,15 @@ def test_results_of_a_draft_show_the_chapters_and_why_they_are_not_youtube_ready
     app.services.store.add_chapter_version(short.id, [{"start": 0.0, "title": "Only one"}], author="alice",
                                            base_version=version)
     try:
-        video, timeline, youtube, notes, transcript, files = results_values(
+        video, timeline, youtube, notes, transcript, *_ = results_values(
             app.services, Requester("alice"), short, "en", "player")
         assert Path(video).name == "talk.mp4"  # the player's download is named after the title, not the id
         assert "Only one" in timeline
         assert youtube == "00:00 Only one\n"
         assert "at least 3 chapters" in notes
         assert "spaghetti" in transcript
-        assert files and not any(f.endswith("chapters.txt") for f in files)
+        with pytest.raises(ChaptanError, match="a draft that YouTube would refuse"):
+            app.services.exports.write(Requester("alice"), short.id, "youtube", Path(video).parent)
     finally:
         app.services.store.add_chapter_version(short.id, FIRST, author="alice", base_version=version + 1)
 
@@ -248,10 +250,9 @@ def test_the_results_panel_reads_the_transcript_once(app, monkeypatch):
     loads = []
     real_load = Transcript.load
     monkeypatch.setattr(Transcript, "load", lambda path: loads.append(path) or real_load(path))
-    _, _, _, _, transcript, files = results_values(app.services, Requester("alice"),
-                                                   app.services.store.get_job(app.job_id), "en", "player")
+    _, _, _, _, transcript, *_ = results_values(app.services, Requester("alice"),
+                                                app.services.store.get_job(app.job_id), "en", "player")
     assert "spaghetti" in transcript
-    assert {Path(f).suffix for f in files} >= {".srt", ".vtt", ".txt", ".json"}
     assert len(loads) == 1
 
 

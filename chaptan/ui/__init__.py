@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import gradio as gr
 from starlette.middleware import Middleware
 
@@ -9,11 +11,12 @@ from ..media import ensure_ffmpeg_on_path
 from ..messages import Message
 from ..services import Services
 from ..storage import outbox_root
+from ..store import JobStatus
 from .admin import build_admin_tab
 from .api import build_api
 from .common import OwnFilesMiddleware, requester, user_errors
 from .editor import build_editor_tab
-from .i18n import HEADER, I18N, LOGIN_MESSAGE, localized, t
+from .i18n import HEADER, I18N, LOGIN_MESSAGE, NO_FINISHED_VIDEO, localized, t
 from .library import build_library_tab
 from .login import ChaptanBlocks, ClientAddressMiddleware, make_auth
 from .results import CSS
@@ -54,7 +57,8 @@ def build_app(services: Services) -> gr.Blocks:
             with gr.Tab(t("My videos")) as library_tab:
                 build_library_tab(demo, services, heavy, videos_changed)
             with gr.Tab(t("Chapter editor")) as editor_tab:
-                build_editor_tab(demo, services, heavy, videos_changed)
+                with until_a_video_is_done(demo, services, videos_changed):
+                    build_editor_tab(demo, services, heavy, videos_changed)
             with gr.Tab(t("Talk to Chaptan")) as voice_tab:
                 wire_seat = build_voice_tab(demo, services, videos_changed)
             admin_tab = build_admin_tab(demo, services)
@@ -88,6 +92,24 @@ def watch_videos(services: Services) -> gr.State:
 
     timer.tick(check, [seen], [seen], api_visibility="private", show_progress="hidden")
     return seen
+
+
+@contextlib.contextmanager
+def until_a_video_is_done(demo: gr.Blocks, services: Services, videos_changed: gr.State):
+    """What is built inside shows once the caller has a finished video; until then, a note that says
+    how to get one takes its place (rather than an empty player and empty boxes)."""
+    note = gr.Markdown(t(NO_FINISHED_VIDEO), visible=False, elem_classes=["chaptan-empty"])
+    with gr.Column(visible=False) as body:
+        yield
+
+    @user_errors
+    def toggle(request: gr.Request):
+        req = requester(services, request)
+        done = any(j.status == JobStatus.DONE for j in services.library.jobs(req))
+        return gr.Markdown(visible=not done), gr.Column(visible=done)
+
+    demo.load(toggle, None, [note, body], api_visibility="private")
+    videos_changed.change(toggle, None, [note, body], api_visibility="private", show_progress="hidden")
 
 
 def launch_options(services: Services) -> dict:

@@ -1,4 +1,5 @@
-"""The Python-client API: chapter_video, list_videos, get_video, export, delete_video.
+"""The Python-client API: chapter_video, list_videos, get_video, export, rename_video, delete_video,
+and the chapter editing endpoints.
 
 Each endpoint is a hidden event with its own api_name, so `gradio_client` calls it exactly as a
 user's script would; every one acts only on the caller's own videos.
@@ -38,6 +39,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
         details = gr.Textbox(label="video_json")
         exported = gr.File(label="file")
         deleted = gr.Textbox(label="deleted")
+        title = gr.Textbox(label="title")
         base_version = gr.Number(label="base_version", precision=0)
         version = gr.Number(label="version", precision=0)
         indices = gr.Textbox(label="rows_json")
@@ -83,7 +85,7 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
     @api_errors
     def export(current: str, key: str, request: gr.Request) -> str:
         req = requester(services, request)
-        return str(library.export(req, current, (key or "").strip(), outbox_dir(req)))
+        return str(services.exports.write(req, current, (key or "").strip(), outbox_dir(req)))
 
     trigger.click(export, [job_id, fmt], [exported], api_name="export",
                   concurrency_limit=heavy["limit"], concurrency_id=heavy["id"])
@@ -95,6 +97,14 @@ def build_api(services: Services, heavy: dict, submit: dict) -> None:
         return current
 
     trigger.click(delete_video, [job_id], [deleted], api_name="delete_video")
+
+    @api_errors
+    def rename_video(current: str, new_title: str, request: gr.Request) -> str:
+        """Give one of your videos a new title; returns the title as saved (spaces tidied)."""
+        req = requester(services, request)
+        return library.rename(req, current, new_title).title
+
+    trigger.click(rename_video, [job_id, title], [title], api_name="rename_video")
 
     def chapters_in(job_id: str, text: str, req) -> list[Chapter]:
         """Chapters from `{"chapters": [{"start": seconds or "m:ss", "title"}]}` or a bare list, in

@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,17 +23,18 @@ from starlette.responses import PlainTextResponse
 
 from ..auth import Sessions
 from ..errors import ChaptanError
+from ..exports import EXPORT_MODE, file_stem
 from ..services import Services
 from ..storage import outbox_root
-from ..store import Job
+from ..store import Job, JobStatus
 from ..timecode import timestamp
-from ..videos import EXPORT_MODE, Requester, file_stem
+from ..videos import Requester
 from .i18n import localized
 
 log = logging.getLogger(__name__)
 
 OUTBOX_MAX_AGE = 3600.0
-FOLDER_MODE = 0o700  # served copies are their owner's alone (files: videos.EXPORT_MODE)
+FOLDER_MODE = 0o700  # served copies are their owner's alone (files: exports.EXPORT_MODE)
 
 
 def requester(services: Services, request: gr.Request | None) -> Requester:
@@ -130,18 +132,21 @@ def outbox_dir(req: Requester) -> Path:
     return folder
 
 
-def private_copy(req: Requester, path: Path, name: str | None = None) -> str:
-    dest = outbox_dir(req) / (name or path.name)
-    shutil.copyfile(path, dest)
+def video_link(services: Services, req: Requester, job: Job) -> str:
+    """The job's video for a player (its playable copy when it has one) in a per-request outbox
+    folder, named after its title (the player's download button saves it under that name).
+
+    A hard link, not a copy: a view costs no disk and no time, whatever the video's size, and the
+    link is served to its owner alone like every outbox file. Only a data folder on another file
+    system than Gradio's temporary folder (where a link cannot reach) makes it a copy."""
+    shown = services.library.player_file(job)
+    dest = outbox_dir(req) / f"{file_stem(job.title)}{shown.suffix}"
+    try:
+        os.link(shown, dest)
+    except OSError:
+        shutil.copyfile(shown, dest)
     dest.chmod(EXPORT_MODE)
     return str(dest)
-
-
-def video_copy(services: Services, req: Requester, job: Job) -> str:
-    """A per-request copy of the job's video for a player (its playable copy when it has one), named
-    after its title (the player's download button saves it under that name)."""
-    shown = services.library.player_file(job)
-    return private_copy(req, shown, f"{file_stem(job.title)}{shown.suffix}")
 
 
 class OwnFilesMiddleware:
@@ -177,6 +182,16 @@ class OwnFilesMiddleware:
                 with contextlib.suppress(KeyError):
                     ids.add(self.sessions.session(token).user_id)
         return ids
+
+
+def finished_choices(jobs: list[Job]) -> list[tuple[str, str]]:
+    """(label, job id) of the finished videos among `jobs`, for a picker: failed, waiting and running
+    ones cannot be opened there, so they are left out, and videos that share a title (the same file
+    uploaded twice) are told apart by when each was made and the start of its id."""
+    done = [j for j in jobs if j.status == JobStatus.DONE]
+    shared = {title for title, count in Counter(j.title for j in done).items() if count > 1}
+    return [(f"{j.title} ({fmt_time(j.created)} · {j.id[:6]})" if j.title in shared else j.title, j.id)
+            for j in done]
 
 
 def fmt_duration(seconds: float | None) -> str:

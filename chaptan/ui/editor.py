@@ -8,11 +8,11 @@ from ..chapters import editing as table_edits
 from ..chapters.rules import validate
 from ..editing import SaveConflict
 from ..errors import ChaptanError
+from ..exports import EXPORTS
 from ..messages import Message
 from ..services import Services
-from ..store import JobStatus
-from ..videos import EXPORTS, Requester
-from .common import Player, fmt_time, outbox_dir, requester, user_errors, video_copy
+from ..videos import Requester
+from .common import Player, finished_choices, fmt_time, outbox_dir, requester, user_errors, video_link
 from .i18n import DRAFT_NOTE, NO_VIDEO, UNREADABLE_NOTE, language_of, localized, localized_table, t, translate
 from .timeline import timeline_html, transcript_html
 
@@ -90,8 +90,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
     @user_errors
     def finished_videos(request: gr.Request):
         req = requester(services, request)
-        done = [(j.title, j.id) for j in library.jobs(req) if j.status == JobStatus.DONE]
-        return gr.Dropdown(choices=done)
+        return gr.Dropdown(choices=finished_choices(library.jobs(req)))
 
     demo.load(finished_videos, None, [pick], api_visibility="private")
     videos_changed.change(finished_videos, None, [pick], api_visibility="private", show_progress="hidden")
@@ -144,7 +143,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
         video = editing.open(req, job_id)
         current = {"job_id": video.job.id, "base_version": video.base_version,
                    "duration": video.job.duration or 0.0}
-        return (current, video_copy(services, req, video.job), chapter_rows(video.rows, request),
+        return (current, video_link(services, req, video.job), chapter_rows(video.rows, request),
                 report(video.rows, current, request), history_rows(req, video.job.id, request), "",
                 transcript_html(video.transcript.segments, PLAYER_ID), *nothing_to_undo(),
                 gr.Group(visible=False))
@@ -349,7 +348,7 @@ def build_editor_tab(demo: gr.Blocks, services: Services, heavy: dict, videos_ch
     def export_saved(key: str, current: dict, request: gr.Request):
         """The export of the newest saved version (what everyone else gets), named after the title."""
         req = opened(current, request)
-        return str(library.export(req, current["job_id"], key, outbox_dir(req)))
+        return str(services.exports.write(req, current["job_id"], key, outbox_dir(req)))
 
     # The video export copies the whole file, so it shares the heavy-work limit.
     export.click(export_saved, [export_format, state], [exported], api_visibility="private",

@@ -20,6 +20,11 @@ UPLOAD_INTRO = ("Upload a video or audio file; Chaptan transcribes it and writes
 VOICE_NOTE = ("Without an LLM configured, Chaptan answers from the selected video's transcript; "
               "open conversation needs `OPENAI_BASE_URL` or `OPENAI_API_KEY`.")
 EMPTY_LIBRARY = "No videos yet. Upload one in the **Upload & chapter** tab."
+UPLOAD_EMPTY = "Your video's player, chapters, transcript and downloads appear here once it is processed."
+LIBRARY_EMPTY = "Click a video in the list to open it here."
+NO_FINISHED_VIDEO = ("No finished video yet. Upload one in the **Upload & chapter** tab: it appears here as "
+                     "soon as its chapters are ready.")
+NO_VIDEO_CHOSEN = "Choose one of your videos above to watch it here while you ask about it."
 NO_VIDEO = "Choose one of your finished videos to edit its chapters."
 LOGIN_MESSAGE = ("<b>Chaptan</b> · チャプたん: sign in to chapter your videos. "
                  "After 5 failed attempts, signing in is paused for a while, longer each time.")

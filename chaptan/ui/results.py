@@ -1,4 +1,5 @@
-"""The results panel (player, chapters, transcript, downloads), shown by Upload and My videos."""
+"""The results panel (player, chapters, transcript, a download in the format asked for), shown by
+Upload and My videos."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ import gradio as gr
 
 from ..chapters import formats as chapter_formats
 from ..chapters.rules import validate
+from ..exports import EXPORTS
 from ..messages import Message
 from ..services import Services
 from ..store import Job, JobStatus
-from ..videos import EXPORTS, Requester
-from .common import Player, fmt_duration, outbox_dir, requester, user_errors, video_copy
+from ..videos import Requester
+from .common import Player, fmt_duration, outbox_dir, requester, user_errors, video_link
 from .i18n import t, translate
 from .timeline import timeline_html
-
-TEXT_EXPORTS = tuple(e.key for e in EXPORTS if e.key != "video")
 
 
 @dataclass
@@ -27,59 +27,61 @@ class ResultsPanel:
     youtube: gr.Textbox
     notes: gr.Markdown
     transcript: gr.Textbox
-    downloads: gr.File
-    video_export: gr.Button
-    video_file: gr.File
+    export_format: gr.Dropdown
+    download: gr.Button
+    exported: gr.File
+    body: gr.Column
+    empty: gr.Markdown
     player_id: str
 
     @property
     def outputs(self) -> list:
-        return [self.video, self.timeline, self.youtube, self.notes, self.transcript, self.downloads]
+        """What opening a video sets, the player first."""
+        return [self.video, self.timeline, self.youtube, self.notes, self.transcript, self.exported,
+                self.body, self.empty]
 
 
-def build_results(player_id: str) -> ResultsPanel:
-    """The panel, its player named `player_id` (unique in the page: the timeline seeks it by id)."""
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3):
-            video = Player(label=t("Video"), interactive=False, buttons=["download"], elem_id=player_id)
-            timeline = gr.HTML()
-        with gr.Column(scale=2):
-            youtube = gr.Textbox(label=t("Chapters: paste into your YouTube description"), lines=10,
-                                 interactive=False, buttons=["copy"])
-            notes = gr.Markdown()
-    transcript = gr.Textbox(label=t("Transcript"), lines=8, max_lines=20, interactive=False,
-                            buttons=["copy"])
-    with gr.Row():
-        downloads = gr.File(label=t("Downloads"), file_count="multiple", interactive=False)
-        with gr.Column():
-            video_export = gr.Button(t("Make a copy of the video with chapter markers"))
-            video_file = gr.File(label=t("Video with chapters"), interactive=False)
-    return ResultsPanel(video, timeline, youtube, notes, transcript, downloads, video_export, video_file,
-                        player_id)
+def build_results(player_id: str, empty_note: str) -> ResultsPanel:
+    """The panel, its player named `player_id` (unique in the page: the timeline seeks it by id);
+    until a video is shown, only `empty_note` is."""
+    empty = gr.Markdown(t(empty_note), elem_classes=["chaptan-empty"])
+    with gr.Column(visible=False) as body:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                video = Player(label=t("Video"), interactive=False, buttons=["download"], elem_id=player_id)
+                timeline = gr.HTML()
+            with gr.Column(scale=2):
+                youtube = gr.Textbox(label=t("Chapters: paste into your YouTube description"), lines=10,
+                                     interactive=False, buttons=["copy"])
+                notes = gr.Markdown()
+        transcript = gr.Textbox(label=t("Transcript"), lines=8, max_lines=20, interactive=False,
+                                buttons=["copy"])
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                export_format = gr.Dropdown(choices=[(t(e.label), e.key) for e in EXPORTS], value="youtube",
+                                            label=t("Download as"))
+                download = gr.Button(t("Download"))
+            exported = gr.File(label=t("Downloaded file"), interactive=False)
+    return ResultsPanel(video, timeline, youtube, notes, transcript, export_format, download, exported,
+                        body, empty, player_id)
 
 
 def empty_results() -> tuple:
-    return (None, "", "", "", "", None)
+    return (None, "", "", "", "", None, gr.Column(visible=False), gr.Markdown(visible=True))
 
 
 def results_values(services: Services, req: Requester, job: Job, language: str, player_id: str) -> tuple:
-    """Values for `ResultsPanel.outputs` for a finished job (per-request copies of every file); notes
-    in `language`."""
+    """Values for `ResultsPanel.outputs` for a finished job; notes in `language`. No file is made
+    here but the player's link: downloads are made when asked for (`wire_downloads`)."""
     library = services.library
-    video = video_copy(services, req, job)
     chapters = library.chapters(job).chapters
-    youtube = chapter_formats.to_youtube(chapters)
     # A draft (say, a clip too short for three chapters) is shown, but not exported as YouTube-ready.
     problems = [p.message for p in validate(chapters, job.duration or 0.0)]
     notes = "\n".join(f"- ⚠️ {html.escape(translate(w, language))}" for w in (*job.warnings, *problems))
-    # One parse of transcript.json serves the text box and every transcript download, not one each.
-    loaded = library.transcript(job)
-    transcript = library.render(job, "txt", loaded)
-    folder = outbox_dir(req)
-    keys = [k for k in TEXT_EXPORTS if not (problems and k == "youtube")]
-    files = [str(library.export(req, job.id, key, folder, loaded)) for key in keys]
+    transcript = services.exports.text(job, "txt")
     timeline = timeline_html(chapters, job.duration or 0.0, player_id)
-    return (video, timeline, youtube, notes, transcript, files)
+    return (video_link(services, req, job), timeline, chapter_formats.to_youtube(chapters), notes, transcript,
+            None, gr.Column(visible=True), gr.Markdown(visible=False))
 
 
 def progress_html(job: Job | None, language: str, copying: float | None = None) -> str:
@@ -119,14 +121,16 @@ CSS = """
 """
 
 
-def wire_video_export(services: Services, panel: ResultsPanel, job_id: gr.State, heavy: dict) -> None:
-    """The remux copies the whole video, so it runs on demand and shares the heavy-work limit."""
+def wire_downloads(services: Services, panel: ResultsPanel, job_id: gr.State, heavy: dict) -> None:
+    """One file, in the format picked, made when Download is clicked. The video export remuxes the
+    whole video, so downloads share the heavy-work limit."""
     @user_errors
-    def on_export(current: str, request: gr.Request):
+    def on_download(current: str, key: str, request: gr.Request):
         req = requester(services, request)
         if not current:
             raise gr.Error("Open a finished video first.")
-        return str(services.library.export(req, current, "video", outbox_dir(req)))
+        return str(services.exports.write(req, current, key, outbox_dir(req)))
 
-    panel.video_export.click(on_export, [job_id], [panel.video_file], api_visibility="private",
-                             concurrency_limit=heavy["limit"], concurrency_id=heavy["id"])
+    panel.download.click(on_download, [job_id, panel.export_format], [panel.exported],
+                         api_visibility="private",
+                         concurrency_limit=heavy["limit"], concurrency_id=heavy["id"])

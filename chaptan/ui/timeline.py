@@ -6,7 +6,10 @@
 
 A click on a chapter or a line seeks the player to its start. Both are plain HTML; the page script
 TIMELINE_JS (launched in the page's head) seeks and follows playback, so neither costs a server round
-trip.
+trip. It also gives the player a WebVTT chapters track made from the strip (`<track kind="chapters">`)
+and marks each chapter's start on the player's own progress bar from that track's cues. The track is
+built in the page from what the page already shows, so it is never a file on the server another
+account could fetch, and in the editor it follows unsaved edits.
 """
 
 from __future__ import annotations
@@ -51,6 +54,74 @@ document.addEventListener('timeupdate', (event) => {
     }
   }
 }, true);
+// The chapters track of each player with a chapter strip, and its marks on the progress bar.
+const chaptanVtt = (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const chaptanClock = (seconds) =>
+  new Date((Number.isFinite(seconds) ? Math.max(0, seconds) : 0) * 1000).toISOString().slice(11, 23);
+function chaptanMarks(video, track) {
+  const host = video.closest('[id^="chaptan-"]');
+  const bar = host && host.querySelector('progress');
+  if (!bar || !bar.offsetParent || !track.cues) return;
+  let marks = bar.offsetParent.querySelector(':scope > .chaptan-marks');
+  if (!marks) {
+    marks = document.createElement('div');
+    marks.className = 'chaptan-marks';
+    bar.offsetParent.appendChild(marks);
+    new ResizeObserver(() => chaptanPlace(bar, marks)).observe(bar);
+  }
+  chaptanPlace(bar, marks);
+  const duration = parseFloat(video.dataset.chaptanDuration);
+  marks.replaceChildren(...Array.from(track.cues).filter((cue) => cue.startTime > 0).map((cue) => {
+    const mark = document.createElement('span');
+    mark.style.left = `${(Math.min(1, cue.startTime / duration) * 100).toFixed(3)}%`;
+    return mark;
+  }));
+}
+function chaptanPlace(bar, marks) {
+  const box = bar.getBoundingClientRect(), host = bar.offsetParent.getBoundingClientRect();
+  Object.assign(marks.style, {left: `${box.left - host.left}px`, top: `${box.top - host.top}px`,
+                              width: `${box.width}px`, height: `${box.height}px`});
+}
+function chaptanTracks() {
+  for (const strip of document.querySelectorAll('.chaptan-timeline[data-player]')) {
+    const video = document.querySelector(`#${strip.dataset.player} video`);
+    if (!video) continue;
+    const cues = Array.from(strip.querySelectorAll('.chaptan-chapter'), (chapter, i) =>
+      `${i + 1}\\n${chaptanClock(parseFloat(chapter.dataset.seek))} --> `
+      + `${chaptanClock(parseFloat(chapter.dataset.end))}\\n${chaptanVtt(chapter.textContent)}\\n`);
+    const vtt = `WEBVTT\\n\\n${cues.join('\\n')}`;
+    const old = video.querySelector('track[kind="chapters"]');
+    if (old && old.dataset.vtt === vtt) {
+      if (!document.querySelector(`#${strip.dataset.player} .chaptan-marks`)) chaptanMarks(video, old.track);
+      continue;
+    }
+    if (old) { URL.revokeObjectURL(old.src); old.remove(); }
+    const track = document.createElement('track');
+    track.kind = 'chapters';
+    track.label = 'Chapters';
+    track.dataset.vtt = vtt;
+    video.dataset.chaptanDuration = strip.dataset.duration;
+    track.addEventListener('load', () => chaptanMarks(video, track.track));
+    track.src = URL.createObjectURL(new Blob([vtt], {type: 'text/vtt'}));
+    video.appendChild(track);
+    track.track.mode = 'hidden';  // loads the cues without showing them as captions
+  }
+}
+let chaptanPending = false;
+const chaptanSoon = () => {
+  if (chaptanPending) return;
+  chaptanPending = true;
+  requestAnimationFrame(() => { chaptanPending = false; chaptanTracks(); });
+};
+// A strip or a player that appears, a new video, and a player shown again (a bar in a hidden tab has
+// no size to mark) each bring the track and the marks up to date.
+document.addEventListener('loadedmetadata', chaptanSoon, true);
+document.addEventListener('pointerover', (event) => {
+  const over = event.target instanceof Element ? event.target : null;
+  if (over && over.closest('[id^="chaptan-"] video, [id^="chaptan-"] progress')) chaptanSoon();
+}, true);
+new MutationObserver(chaptanSoon).observe(document.documentElement, {
+  childList: true, subtree: true, attributes: true, attributeFilter: ['src', 'data-duration']});
 </script>
 """
 
@@ -65,6 +136,9 @@ CSS = """
 .chaptan-chapter:hover {filter: brightness(0.92);}
 .chaptan-playhead {position: absolute; top: 0; bottom: 0; left: 0; width: 2px; background: #d33;
   pointer-events: none;}
+.chaptan-marks {position: absolute; pointer-events: none;}
+.chaptan-marks > span {position: absolute; top: -2px; bottom: -2px; width: 3px; margin-left: -1px;
+  background: #f59e0b; border-radius: 1px;}
 .chaptan-transcript {max-height: 320px; overflow-y: auto; position: relative;}
 .chaptan-line {display: flex; gap: 0.8em; width: 100%; padding: 3px 6px; border: 0; border-radius: 4px;
   background: none; color: var(--body-text-color); text-align: left; cursor: pointer;}
@@ -87,6 +161,7 @@ def timeline_html(chapters: Sequence[Chapter], duration: float, player_id: str) 
         end = min(max(chapter.end, start), duration)
         label = html.escape(f"{fmt_duration(chapter.start)} {chapter.title}", quote=True)
         parts.append(f"<button type='button' class='chaptan-chapter' data-seek='{chapter.start:g}' "
+                     f"data-end='{chapter.end:g}' "
                      f"title='{label}' style='left:{start / duration * 100:.3f}%;"
                      f"width:{(end - start) / duration * 100:.3f}%'>{html.escape(chapter.title)}</button>")
     return (f"<div class='chaptan-timeline' data-player='{player_id}' data-duration='{duration:g}'>"

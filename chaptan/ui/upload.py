@@ -10,9 +10,9 @@ from ..config import format_size
 from ..messages import Message
 from ..services import Services
 from ..videos import LANGUAGES
-from .common import requester, user_errors, video_copy
-from .i18n import UPLOAD_INTRO, language_of, localized, t
-from .results import build_results, empty_results, progress_html, results_values, wire_video_export
+from .common import requester, user_errors, video_link
+from .i18n import UPLOAD_EMPTY, UPLOAD_INTRO, language_of, localized, t
+from .results import build_results, empty_results, progress_html, results_values, wire_downloads
 
 MEDIA_TYPES = [".mp4", ".mov", ".mkv", ".webm", ".m4a", ".mp3", ".wav", ".flac"]
 GENERATOR_CHOICES = [(t("Automatic (LLM when configured)"), "auto"), (t("Local, offline"), "local"),
@@ -45,7 +45,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
     shown = gr.State("")  # the job whose results are on screen (a playable copy may still follow)
     status = gr.HTML()
     timer = gr.Timer(POLL_SECONDS, active=False)
-    panel = build_results("chaptan-upload-video")
+    panel = build_results("chaptan-upload-video", UPLOAD_EMPTY)
 
     @user_errors
     def on_start(path: str | None, lang: str, gen: str, most: float, request: gr.Request):
@@ -75,7 +75,7 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
             if on_screen != current:
                 values = results_values(services, req, job, language, panel.player_id)
             else:  # the results are up; the player changes once the playable copy is made
-                player = gr.skip() if copying is not None else video_copy(services, req, job)
+                player = gr.skip() if copying is not None else video_link(services, req, job)
                 values = (player, *unchanged[1:])
             return (status_now, gr.Timer(active=copying is not None), *values, current)
         active = job.status in ("queued", "running")
@@ -102,4 +102,4 @@ def build_upload_tab(demo: gr.Blocks, services: Services, heavy: dict) -> None:
         return localized(Message("Files up to {size} each.", size=limit), request)
 
     demo.load(upload_limit, None, [size_limit], api_visibility="private")
-    wire_video_export(services, panel, job_id, heavy)
+    wire_downloads(services, panel, job_id, heavy)

@@ -18,8 +18,8 @@ from ..messages import Message
 from ..seats import SeatRefused, SeatState, SeatStatus
 from ..services import Services
 from ..timecode import BRACKETED, parse_timestamp
-from .common import Player, api_errors, requester, user_errors, video_copy
-from .i18n import ASK_PLACEHOLDER, VOICE_NOTE, language_of, localized, t, translate
+from .common import Player, api_errors, finished_choices, requester, user_errors, video_link
+from .i18n import ASK_PLACEHOLDER, NO_VIDEO_CHOSEN, VOICE_NOTE, language_of, localized, t, translate
 
 VOICE_ID = "voice"
 CHAT_VIDEO_ID = "chaptan-chat-video"
@@ -85,7 +85,8 @@ def build_voice_tab(demo: gr.Blocks, services: Services,
         with gr.Column(scale=2):
             video = gr.Dropdown(label=t("About this video"), choices=[(t("No video"), "")], value="")
             voice = gr.Dropdown(label=t("Voice"), choices=voices, value=assistant.voices.default_name)
-            player = Player(label=t("Player"), interactive=False, elem_id=CHAT_VIDEO_ID)
+            player = Player(label=t("Player"), interactive=False, elem_id=CHAT_VIDEO_ID, visible=False)
+            no_player = gr.Markdown(t(NO_VIDEO_CHOSEN), elem_classes=["chaptan-empty"])
             memory = gr.Markdown()
             clear = gr.Button(t("Clear memory"))
             gr.Markdown(t(VOICE_NOTE))
@@ -99,36 +100,35 @@ def build_voice_tab(demo: gr.Blocks, services: Services,
         return translate(Message(note, count=count, used=memory.tokens(),
                                  limit=services.settings.memory_tokens), language)
 
-    def finished_choices(req) -> gr.Dropdown:
-        done = [(t("No video"), "")] + [(j.title, j.id) for j in services.library.jobs(req)
-                                     if j.status == "done"]
-        return gr.Dropdown(choices=done)
+    def videos_choices(req) -> gr.Dropdown:
+        return gr.Dropdown(choices=[(t("No video"), ""), *finished_choices(services.library.jobs(req))])
 
     @user_errors
     def on_load(request: gr.Request):
         req = requester(services, request)
         history = [{"role": m["role"], "content": linkify(m["content"])}
                    for m in assistant.memory(req).history()]
-        return finished_choices(req), history, memory_note(req, language_of(request))
+        return videos_choices(req), history, memory_note(req, language_of(request))
 
     demo.load(on_load, None, [video, chat, memory], api_visibility="private")
 
     @user_errors
     def videos_to_ask_about(request: gr.Request):
-        return finished_choices(requester(services, request))
+        return videos_choices(requester(services, request))
 
     videos_changed.change(videos_to_ask_about, None, [video], api_visibility="private",
                           show_progress="hidden")
 
     @user_errors
     def on_video(job_id: str, request: gr.Request):
+        """The chosen video in the player; with none, a note where the player would be."""
         req = requester(services, request)
         if not job_id:
-            return None
+            return Player(value=None, visible=False), gr.Markdown(visible=True)
         job = services.library.job(req, job_id)
-        return video_copy(services, req, job)
+        return Player(value=video_link(services, req, job), visible=True), gr.Markdown(visible=False)
 
-    video.change(on_video, [video], [player], api_visibility="private")
+    video.change(on_video, [video], [player, no_player], api_visibility="private")
 
     def seat_view(state: SeatState, request: gr.Request) -> tuple:
         return (seat_note(state, language_of(request)),
