@@ -191,3 +191,18 @@ def test_beats_a_chapter_every_90_seconds_on_real_videos() -> None:
         every = [{"start": 90.0 * i, "title": "x"} for i in range(int(transcript.duration // 90) + 1)]
         uniform.append(scorer.score_one(case.truth, {"chapters": every})["F1@5s"])
     assert statistics.mean(ours) > statistics.mean(uniform)
+
+
+def test_a_title_names_the_topic_not_a_contraction() -> None:
+    cocktail = [
+        "You’ve probably had a hurricane cocktail on a beach somewhere.",
+        "You’ve got to start with light rum and dark rum, two ounces each.",
+        "They’ve always used passion fruit syrup in New Orleans, and you’ve got to as well.",
+        "Squeeze in the lime juice, you’ve got to use fresh limes.",
+        "Shake the rum with ice and pour it into a hurricane glass.",
+        "You’ve now got the classic hurricane, so garnish it with an orange slice.",
+    ]
+    transcript, changes = make_transcript([PASTA, cocktail, SPACE], "en", 3.5)
+    title = title_for_span(transcript, changes[1], changes[2])
+    assert "’" not in title and "'" not in title, title
+    assert any(word in title.lower() for word in ("hurricane", "rum")), title

@@ -37,11 +37,16 @@ GREETING_SEGMENTS = 6
 CANDIDATES = 20
 MEANING_WEIGHT = 1.0
 TEXT_CHARS = 4000
+# The least keyness a word keeps, so that a chapter as common as the rest still gets a title.
+KEYNESS_FLOOR = 0.05
 # A second phrase joins the title ("Bread and yeast") only when the chapter says it this often.
 SECOND_PHRASE_COUNT = 3
 
 # The particles that tie two nouns into one phrase (「味噌汁の作り方」): never a phrase's first or last word.
 _PARTICLES = frozenset({"の", "的"})
+
+# A pronoun or verb with its auxiliary ("you've", "they'd") is never a topic.
+_CONTRACTIONS = ("'ve", "'re", "'ll", "'d", "n't", "'m")
 
 _lock = threading.Lock()
 
@@ -54,13 +59,14 @@ def title_for_span(transcript: Transcript, start: float, end: float, avoid: Coll
         return ""
     cjk = is_cjk(" ".join(inside[:20]), transcript.language)
     language = _language(transcript.language, inside, cjk)
-    counts, surface = _phrases(tuple(inside), language)
-    rarity = _rarity(transcript, language)
+    counts, surface, inside_df = _phrases(tuple(inside), language)
+    df, total = _video_frequency(transcript, language)
     taken = {t.casefold() for t in avoid}
     intro = ""
     if start <= _first_start(transcript) and _GREETING.search(" ".join(inside[:GREETING_SEGMENTS])):
         intro = INTRODUCTION.get(language, INTRODUCTION["en"])
-    for phrase in _best_phrases(counts, surface, rarity, language, " ".join(inside)):
+    keyness = _keyness(inside_df, len(inside), df, total)
+    for phrase in _best_phrases(counts, surface, keyness, language, " ".join(inside)):
         title = f"{intro}: {phrase}" if intro and phrase else intro or phrase
         if title.casefold() not in taken:
             return title
@@ -86,12 +92,17 @@ Key = tuple[str, ...]
 
 
 @lru_cache(maxsize=64)
-def _phrases(texts: tuple[str, ...], language: str) -> tuple[Counter[Key], dict[Key, Counter[str]]]:
-    """Candidate phrases of the texts: how often each is said, and how it is written."""
+def _phrases(texts: tuple[str, ...], language: str
+             ) -> tuple[Counter[Key], dict[Key, Counter[str]], Counter[str]]:
+    """Candidate phrases of the texts: how often each is said, how it is written, and in how many
+    of the texts each of their words occurs."""
     counts: Counter[Key] = Counter()
     surface: dict[Key, Counter[str]] = {}
+    df: Counter[str] = Counter()
     for text in texts:
-        for run in _runs(text, language):
+        runs = _runs(text, language)
+        df.update({base for run in runs for _, base in run})
+        for run in runs:
             joiner = "" if language in ("ja", "zh") else " "
             for size in (1, 2, 3):
                 for i in range(len(run) - size + 1):
@@ -103,7 +114,7 @@ def _phrases(texts: tuple[str, ...], language: str) -> tuple[Counter[Key], dict[
                         continue
                     counts[key] += 1
                     surface.setdefault(key, Counter())[joiner.join(w for w, _ in piece)] += 1
-    return counts, surface
+    return counts, surface, df
 
 
 def _runs(text: str, language: str) -> list[list[tuple[str, str]]]:
@@ -116,8 +127,10 @@ def _runs(text: str, language: str) -> list[list[tuple[str, str]]]:
     for chunk in re.split(r"[.,;:!?()\"“”]", text):
         run: list[tuple[str, str]] = []
         for token in chunk.split() + [""]:
-            word = words(token)
-            if word and len(word[0]) > 2 and word[0] not in STOPWORDS and not word[0].endswith("ly"):
+            # Whisper writes "it’s" as often as "it's": one stopword.
+            word = [w.replace("’", "'") for w in words(token)]
+            if (word and len(word[0]) > 2 and word[0] not in STOPWORDS and not word[0].endswith("ly")
+                    and not word[0].endswith(_CONTRACTIONS)):
                 run.append((token.strip("\"'“”"), stem(word[0])))
                 continue
             if run:
@@ -158,6 +171,9 @@ def _jieba():
 
 
 _CHINESE_NOUN = ("n", "nr", "ns", "nt", "nz", "vn", "eng", "an")
+# Nouns that talk is full of and that name no topic ("time", "question", "thing", "way").
+_CHINESE_FILLER = frozenset("时候 時候 问题 問題 东西 東西 事情 时间 時間 地方 方面 情况 情況 感觉 "
+                            "感覺 意思 样子 樣子 部分 方式 过程 過程 人们 人們 大家 事儿 事兒".split())
 
 
 def _chinese_runs(text: str) -> list[list[tuple[str, str]]]:
@@ -167,7 +183,7 @@ def _chinese_runs(text: str) -> list[list[tuple[str, str]]]:
     keep: list[bool] = []
     for i, (word, flag) in enumerate(tokens):
         after_noun = bool(keep) and keep[-1]
-        noun = flag in _CHINESE_NOUN and (len(word) > 1 or after_noun)
+        noun = flag in _CHINESE_NOUN and (len(word) > 1 or after_noun) and word not in _CHINESE_FILLER
         linking = word == "的" and after_noun and i + 1 < len(tokens) and tokens[i + 1][1] in _CHINESE_NOUN
         keep.append(noun or linking)
     return _runs_of([w for w, _ in tokens], keep)
@@ -197,15 +213,15 @@ def _by_meaning(ranked: list[Key], weight, surface: dict[Key, Counter[str]], tex
     from .embedding import embed_texts
 
     phrases = [surface[k].most_common(1)[0][0] for k in ranked]
-    vectors = embed_texts(phrases + [text[:TEXT_CHARS]])
-    closeness = vectors[:-1] @ vectors[-1]
+    # Apart: a batch is padded to its longest text, and the chapter's text is 200 times a phrase.
+    closeness = embed_texts(phrases) @ embed_texts([text[:TEXT_CHARS]])[0]
     weights = np.array([weight(k) for k in ranked])
     combined = weights / max(weights.max(), 1e-9) + MEANING_WEIGHT * (closeness - closeness.mean())
     return [ranked[i] for i in np.argsort(-combined, kind="stable")]
 
 
 @lru_cache(maxsize=4)
-def _rarity(transcript: Transcript, language: str) -> tuple[Counter[str], int]:
+def _video_frequency(transcript: Transcript, language: str) -> tuple[Counter[str], int]:
     """In how many segments each candidate word occurs, and how many segments there are."""
     df: Counter[str] = Counter()
     texts = [s.text.strip() for s in transcript.segments if s.text.strip()]
@@ -214,19 +230,27 @@ def _rarity(transcript: Transcript, language: str) -> tuple[Counter[str], int]:
     return df, max(len(texts), 1)
 
 
+def _keyness(inside: Counter[str], inside_total: int, df: Counter[str], total: int) -> dict[str, float]:
+    """How much more often the chapter says each word than the rest of the video does: the log of
+    the ratio of the shares of segments that say it, inside against outside (add-one smoothed), at
+    least a little above zero. A word the whole video says ("time", 「时候」) is no chapter's topic."""
+    outside_total = max(total - inside_total, 0)
+    return {w: max(float(np.log((n / inside_total) / ((df.get(w, n) - n + 1) / (outside_total + 1)))),
+                   KEYNESS_FLOOR) for w, n in inside.items()}
+
+
 def _best_phrases(counts: Counter[Key], surface: dict[Key, Counter[str]],
-                  frequency: tuple[Counter[str], int], language: str, text: str) -> Iterator[str]:
+                  keyness: dict[str, float], language: str, text: str) -> Iterator[str]:
     """Titles from the best phrase down: the best, with a second one beside it when the chapter
     says that often too, then each further phrase alone."""
     if not counts:
         return
-    df, total = frequency
     particles = _PARTICLES
 
     def weight(key: Key) -> float:
         content = [w for w in key if w not in particles] or list(key)
-        rarity = sum(np.log(total / df.get(w, 1)) for w in content) / len(content)
-        return counts[key] * rarity * len(content) ** 0.5
+        key_score = sum(keyness.get(w, KEYNESS_FLOOR) for w in content) / len(content)
+        return counts[key] * key_score * len(content) ** 0.5
 
     ranked = sorted(counts, key=lambda k: (-weight(k), k))[:CANDIDATES]
     if MEANING_WEIGHT:
