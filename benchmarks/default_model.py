@@ -26,7 +26,7 @@ from media_factory import JA_TOPICS, speak_japanese, write_video  # noqa: E402
 from pipeline_speed import long_video  # noqa: E402
 from scoring import character_error_rate, word_error_rate  # noqa: E402
 
-from chaptan.transcribe import WhisperTranscriber  # noqa: E402
+from chaptan.speech.transcribe import WhisperTranscriber  # noqa: E402
 
 JFK = ROOT.parent / "shared" / "media" / "jfk.flac"
 JFK_WORDS = ("And so my fellow Americans, ask not what your country can do for you, ask what you can "

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from chaptan.config import Settings  # noqa: E402
-from chaptan.jobs import ProgressReporter  # noqa: E402
-from chaptan.storage import ArtifactStore  # noqa: E402
-from chaptan.store import DB_FILE, Job, Store, User  # noqa: E402
+from chaptan.jobs.runner import ProgressReporter  # noqa: E402
+from chaptan.storage.artifacts import ArtifactStore  # noqa: E402
+from chaptan.storage.store import DB_FILE, Job, Store, User  # noqa: E402
 from chaptan.videos import Requester, VideoLibrary  # noqa: E402
 
 CHAPTERS = [{"start": 60.0 * i, "end": 60.0 * (i + 1), "title": f"Chapter {i + 1} of the talk"}

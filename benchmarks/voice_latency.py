@@ -34,11 +34,11 @@ import numpy as np  # noqa: E402
 from chaptan.chapters.model import Chapter  # noqa: E402
 from chaptan.chat import Assistant  # noqa: E402
 from chaptan.config import Settings  # noqa: E402
-from chaptan.storage import ArtifactStore  # noqa: E402
-from chaptan.store import Job, Store  # noqa: E402
-from chaptan.transcribe import WhisperTranscriber  # noqa: E402
+from chaptan.speech.transcribe import WhisperTranscriber  # noqa: E402
+from chaptan.speech.tts import VoiceRegistry  # noqa: E402
+from chaptan.storage.artifacts import ArtifactStore  # noqa: E402
+from chaptan.storage.store import Job, Store  # noqa: E402
 from chaptan.transcript import Segment, Transcript  # noqa: E402
-from chaptan.tts import VoiceRegistry  # noqa: E402
 from chaptan.videos import TRANSCRIPT_FILE, Requester, VideoLibrary  # noqa: E402
 from tests.media_factory import FOOTBALL, JA_TOPICS, PASTA, SOLAR  # noqa: E402
 

@@ -16,8 +16,8 @@ from . import __version__
 from .errors import ChaptanError
 
 # Modules are imported only here, so library code never pays for argparse or for other commands.
-COMMAND_MODULES = ("chaptan.cli", "chaptan.users_cli", "chaptan.s3_cli", "chaptan.models_cli",
-                   "chaptan.worker_cli")
+COMMAND_MODULES = ("chaptan.cli.pipeline", "chaptan.cli.users", "chaptan.cli.s3", "chaptan.cli.models",
+                   "chaptan.cli.worker")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ from .chapters.titles import title_for_span
 from .config import Settings
 from .errors import ChaptanError
 from .messages import Message
-from .store import ChapterVersion, Job, StaleVersionError, Store
+from .storage.store import ChapterVersion, Job, StaleVersionError, Store
 from .transcript import Transcript
 from .videos import Requester, VideoLibrary
 

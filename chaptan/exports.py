@@ -17,7 +17,7 @@ from .chapters.model import Chapter, ChapterResult
 from .chapters.rules import validate
 from .errors import ChaptanError
 from .media import probe
-from .store import Job
+from .storage.store import Job
 from .transcript import TRANSCRIPT_FORMATS, Transcript
 
 if TYPE_CHECKING:  # the library lists the export keys in a video's details, so it imports this module

@@ -8,7 +8,7 @@ import ssl
 from email.message import EmailMessage
 
 from .config import Settings
-from .store import Job, JobStatus
+from .storage.store import Job, JobStatus
 
 log = logging.getLogger(__name__)
 

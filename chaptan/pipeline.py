@@ -9,7 +9,7 @@ from pathlib import Path
 from .chapters import ChapterOptions, ChapterResult, generate_chapters
 from .config import Settings
 from .media import probe
-from .transcribe import ProgressFn, SpeechToText, WhisperTranscriber
+from .speech.transcribe import ProgressFn, SpeechToText, WhisperTranscriber
 from .transcript import Transcript
 
 log = logging.getLogger(__name__)

@@ -12,24 +12,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .administration import Administration
-from .auth import Accounts
+from .accounts.administration import Administration
+from .accounts.auth import Accounts
+from .accounts.seats import SeatRoom
 from .chat.assistant import Assistant
 from .config import Settings
 from .editing import Editing
 from .exports import Exports
-from .jobs import JobRunner
+from .jobs.runner import JobRunner
 from .mail import send_job_email
-from .seats import SeatRoom
-from .storage import ArtifactStore, outbox_root
-from .store import Job, Store
-from .transcribe import SpeechToText, WhisperTranscriber
-from .tts import VoiceRegistry
+from .speech.transcribe import SpeechToText, WhisperTranscriber
+from .speech.tts import VoiceRegistry
+from .storage.artifacts import ArtifactStore, outbox_root
+from .storage.store import Job, Store
 from .videos import Processing, VideoLibrary
 
 if TYPE_CHECKING:
-    from .s3 import S3Mirror
-    from .workers import RemoteWork
+    from .jobs.remote import RemoteWork
+    from .storage.s3 import S3Mirror
 
 log = logging.getLogger(__name__)
 DB_FILE = "chaptan.json"
@@ -103,7 +103,7 @@ def _remote_work(settings: Settings, store: Store, processing: Processing) -> Re
     """With a broker, a job runner thread follows the job on a Celery worker instead of doing it."""
     if not settings.broker_url:
         return None
-    from .workers import RemoteWork, make_celery  # celery loads only when a broker is configured
+    from .jobs.remote import RemoteWork, make_celery  # celery loads only when a broker is configured
 
     return RemoteWork(make_celery(settings.broker_url), store, processing.record_result)
 
@@ -117,7 +117,7 @@ def _open_store(settings: Settings, db_path: Path) -> tuple[Store, S3Mirror | No
     """The database, restored from the bucket first on a host that has none, and the bucket's mirror."""
     if not settings.s3_bucket:
         return Store(db_path), None
-    from .s3 import build_mirror, restore_database  # boto3 loads only when a bucket is configured
+    from .storage.s3 import build_mirror, restore_database  # boto3 loads only when a bucket is configured
 
     restore_database(settings, db_path)
     store = Store(db_path)

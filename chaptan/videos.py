@@ -21,11 +21,11 @@ from .chapters import formats as chapter_formats
 from .config import GENERATORS, Settings
 from .errors import ChaptanError, MediaError, quoted
 from .exports import EXPORT_KEYS
-from .jobs import JobRunner
+from .jobs.runner import JobRunner
 from .media import probe
 from .playback import PLAYBACK_FILE, PlaybackCopies, needs_copy
-from .storage import ArtifactStore
-from .store import Job, JobStatus, NotFoundError, Store
+from .storage.artifacts import ArtifactStore
+from .storage.store import Job, JobStatus, NotFoundError, Store
 from .transcript import Transcript
 
 log = logging.getLogger(__name__)

@@ -86,7 +86,7 @@ def add_finished_job(services: Services, owner: str, media: Path, transcript: di
     import json
     import uuid
 
-    from chaptan.store import Job
+    from chaptan.storage.store import Job
 
     job = Job(id=uuid.uuid4().hex[:12], owner=owner, title=media.stem, source_name="source" + media.suffix,
               status="done", stage="done", progress=1.0, language="en", generator="local",

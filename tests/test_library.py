@@ -10,8 +10,8 @@ import pytest
 
 from chaptan.config import Settings
 from chaptan.errors import MediaError
-from chaptan.storage import ArtifactStore
-from chaptan.store import Store
+from chaptan.storage.artifacts import ArtifactStore
+from chaptan.storage.store import Store
 from chaptan.videos import UPLOAD_LOCKS, Requester, VideoLibrary
 from tests.media_factory import talk_video
 

@@ -15,7 +15,7 @@ import pytest
 
 from chaptan.config import Settings
 from chaptan.mail import send_job_email
-from chaptan.store import Job
+from chaptan.storage.store import Job
 
 
 @dataclass

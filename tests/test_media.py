@@ -24,7 +24,7 @@ from media_factory import (
 from chaptan.chapters.model import Chapter
 from chaptan.errors import ChaptanError, MediaError
 from chaptan.media import decode_audio, embed_chapters, ffmpeg_exe, iter_audio_chunks, probe, read_chapters
-from chaptan.tts import default_voice, list_voices
+from chaptan.speech.tts import default_voice, list_voices
 
 
 @pytest.fixture(scope="module")

@@ -12,14 +12,14 @@ import pytest
 import chaptan
 from chaptan.errors import ChaptanError, MediaError
 from chaptan.messages import Message, catalog, render
-from chaptan.store import Job, Store
+from chaptan.storage.store import Job, Store
 from tests.media_factory import text_as_video
 from tests.test_library import ALICE, library_on
 
 PACKAGE = Path(chaptan.__file__).parent
 TRANSLATED = ("ja", "zh-TW")
 # Edges that speak English only: the command line, and the API that scripts parse.
-ENGLISH_ONLY = {"cli.py", "users_cli.py", "s3_cli.py", "models_cli.py", "ui/api.py"}
+ENGLISH_ONLY = {"cli/pipeline.py", "cli/users.py", "cli/s3.py", "cli/models.py", "cli/worker.py", "ui/api.py"}
 # Calls whose first argument is a message id: Message, every ChaptanError class, the notices Gradio
 # shows, and the UI's renderers.
 UI_CALLS = {"t", "translate", "localized", "localized_table"}
@@ -28,7 +28,7 @@ GRADIO_NOTICES = {"Error", "Info", "Warning"}
 
 def _error_classes() -> set[str]:
     import chaptan.chapters.llm  # noqa: F401  (the modules that define ChaptanError subclasses)
-    import chaptan.store  # noqa: F401
+    import chaptan.storage.store  # noqa: F401
     import chaptan.videos  # noqa: F401
 
     found, pending = set(), [ChaptanError]

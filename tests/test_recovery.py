@@ -15,7 +15,7 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from chaptan.store import Store
+from chaptan.storage.store import Store
 from tests.app_harness import ADMIN, ALICE, BOB, chapter_through_api, free_port, running_app
 from tests.disk_faults import remount, tmpfs
 from tests.media_factory import TOPICS, spoken_video

@@ -12,7 +12,7 @@ import gradio as gr
 import pytest
 from gradio_client.exceptions import AppError
 
-from chaptan.storage import outbox_root
+from chaptan.storage.artifacts import outbox_root
 from chaptan.videos import Requester
 from tests.app_harness import ALICE, BOB, add_finished_job, running_app
 from tests.media_factory import TOPICS, spoken_video

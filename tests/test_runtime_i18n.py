@@ -7,13 +7,13 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from chaptan.auth import Accounts
+from chaptan.accounts.auth import Accounts
 from chaptan.chapters.model import Chapter
 from chaptan.chapters.rules import validate
 from chaptan.errors import ChaptanError
 from chaptan.messages import Message, catalog
-from chaptan.storage import ArtifactStore
-from chaptan.store import DB_FILE, Store
+from chaptan.storage.artifacts import ArtifactStore
+from chaptan.storage.store import DB_FILE, Store
 from chaptan.ui.i18n import language_of, localized, translate
 from tests.app_harness import ADMIN, ALICE, running_app
 from tests.media_factory import text_as_video
@@ -154,7 +154,7 @@ def test_the_api_stays_english_whatever_the_language(app, tmp_path):
 
 
 def test_progress_shows_stage_eta_and_failure_in_the_callers_language():
-    from chaptan.store import Job
+    from chaptan.storage.store import Job
     from chaptan.ui.results import progress_html
 
     running = Job(id="j1", owner="alice", title="talk <1>", source_name="source.mp4", status="running",

@@ -23,13 +23,13 @@ import pytest
 pytest.importorskip("moto.server")
 from moto.server import ThreadedMotoServer  # noqa: E402
 
-from chaptan import s3_cli  # noqa: E402
+from chaptan.cli import s3 as s3_cli  # noqa: E402
 from chaptan.config import Settings  # noqa: E402
 from chaptan.errors import ChaptanError  # noqa: E402
-from chaptan.s3 import DB_KEY, STATE_TABLE, S3Mirror, make_client, restore_database  # noqa: E402
 from chaptan.services import build_services  # noqa: E402
-from chaptan.storage import ArtifactStore  # noqa: E402
-from chaptan.store import DB_FILE, SHARDS, Job, Store  # noqa: E402
+from chaptan.storage.artifacts import ArtifactStore  # noqa: E402
+from chaptan.storage.s3 import DB_KEY, STATE_TABLE, S3Mirror, make_client, restore_database  # noqa: E402
+from chaptan.storage.store import DB_FILE, SHARDS, Job, Store  # noqa: E402
 from chaptan.videos import Requester, VideoLibrary, VideoNotFound  # noqa: E402
 
 PREFIX = "chaptan/"
@@ -374,13 +374,13 @@ def test_restore_names_each_artifact_the_bucket_lost_and_restores_the_rest(
     lost = "users/alice/jobs/job1/transcript.json"
     make_client().delete_object(Bucket=settings.s3_bucket, Key=PREFIX + lost)
 
-    caplog.set_level(logging.WARNING, logger="chaptan.s3")
+    caplog.set_level(logging.WARNING, logger="chaptan.storage.s3")
     fresh = Settings(data_dir=tmp_path / "fresh", s3_bucket=settings.s3_bucket, s3_prefix=PREFIX)
     second = build_services(fresh)
     second.start()
     try:
         def warnings() -> str:
-            return "\n".join(r.getMessage() for r in caplog.records if r.name == "chaptan.s3")
+            return "\n".join(r.getMessage() for r in caplog.records if r.name == "chaptan.storage.s3")
         _wait_until(lambda: lost in warnings())
         assert "source.mp4" not in warnings()
         assert second.artifacts.path("alice", "job1", "source.mp4").read_text() == "media"

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from chaptan.seats import POLL_GRACE, SeatRefused, SeatRoom, SeatStatus
+from chaptan.accounts.seats import POLL_GRACE, SeatRefused, SeatRoom, SeatStatus
 
 
 class Clock:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from chaptan.config import Settings
-from chaptan.transcribe import WhisperTranscriber
-from chaptan.tts import VoiceRegistry, default_voice
+from chaptan.speech.transcribe import WhisperTranscriber
+from chaptan.speech.tts import VoiceRegistry, default_voice
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from chaptan.errors import ChaptanError
-from chaptan.store import (
+from chaptan.storage.store import (
     MAX_CHAPTERS_PER_VERSION,
     MAX_VERSIONS_PER_VIDEO,
     SHARDS,
@@ -158,7 +158,7 @@ def test_corrupt_file_without_backup_starts_empty(tmp_path: Path) -> None:
 
 _WRITER = """
 import sys
-from chaptan.store import Job, Store
+from chaptan.storage.store import Job, Store
 store = Store(sys.argv[1])
 for i in range(100000):
     store.add_job(Job(f"job-{i}", "ann", title="x" * 2000))

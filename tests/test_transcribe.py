@@ -14,15 +14,14 @@ import pytest
 from media_factory import talk_video
 from scoring import word_error_rate
 
-from chaptan import bundled_model, media
+from chaptan import media
 from chaptan.chapters.formats import CHAPTER_FORMATS, render
 from chaptan.config import Settings
 from chaptan.errors import ChaptanError
 from chaptan.media import decode_audio
 from chaptan.pipeline import process_media
-from chaptan.storage import ArtifactStore
-from chaptan.store import Store
-from chaptan.transcribe import (
+from chaptan.speech import bundled_model
+from chaptan.speech.transcribe import (
     MAX_SEGMENT_SECONDS,
     WhisperTranscriber,
     _sentences,
@@ -33,6 +32,8 @@ from chaptan.transcribe import (
     resolve_device,
     resolve_model,
 )
+from chaptan.storage.artifacts import ArtifactStore
+from chaptan.storage.store import Store
 from chaptan.transcript import TRANSCRIPT_FORMATS, Segment, Transcript, Word
 from chaptan.ui.i18n import translate
 from chaptan.videos import Processing, Requester, VideoLibrary
@@ -213,7 +214,7 @@ from faster_whisper.vad import get_vad_model
 from chaptan.chapters import embedding
 from chaptan.config import Settings
 from chaptan.pipeline import warm_up
-from chaptan.transcribe import _whisper_model, WhisperTranscriber
+from chaptan.speech.transcribe import _whisper_model, WhisperTranscriber
 transcriber = WhisperTranscriber(settings=Settings(models_dir=sys.argv[1], device="cpu"))
 thread = warm_up(transcriber)
 assert thread.daemon

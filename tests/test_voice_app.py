@@ -7,7 +7,7 @@ import wave
 import numpy as np
 from gradio_client import handle_file
 
-from chaptan.tts import default_voice
+from chaptan.speech.tts import default_voice
 from chaptan.videos import Requester
 from tests.app_harness import ALICE, BOB, add_finished_job, running_app
 from tests.media_factory import FOOTBALL, PASTA, SOLAR, TOPICS, spoken_video

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from chaptan.jobs.remote import WAITING_STAGE, make_celery
 from chaptan.videos import Requester
-from chaptan.workers import WAITING_STAGE, make_celery
 from tests.app_harness import ALICE, chapter_through_api, free_port, running_app
 from tests.media_factory import TOPICS, spoken_video
 

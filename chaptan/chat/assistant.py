@@ -24,11 +24,11 @@ from ..errors import ChaptanError
 from ..llm import language_name, make_chat_model
 from ..media import SAMPLE_RATE, decode_audio
 from ..messages import Message, render
-from ..store import Job, JobStatus, Store
+from ..speech.transcribe import SpeechRecognizer
+from ..speech.tts import TextToSpeech, VoiceRegistry
+from ..storage.store import Job, JobStatus, Store
 from ..text import script_language
 from ..timecode import timestamp as format_timestamp
-from ..transcribe import SpeechRecognizer
-from ..tts import TextToSpeech, VoiceRegistry
 from ..videos import Requester, VideoLibrary
 from .memory import ConversationMemory
 from .retrieval import Passage, TranscriptIndex, chapter_at

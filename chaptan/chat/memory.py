@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from ..store import MEMORY_TABLE, Store
+from ..storage.store import MEMORY_TABLE, Store
 from ..text import estimate_tokens
 
 ROLES = ("user", "assistant")

@@ -10,8 +10,8 @@ from starlette.middleware import Middleware
 from ..media import ensure_ffmpeg_on_path
 from ..messages import Message
 from ..services import Services
-from ..storage import outbox_root
-from ..store import JobStatus
+from ..storage.artifacts import outbox_root
+from ..storage.store import JobStatus
 from .admin import build_admin_tab
 from .api import build_api
 from .common import OwnFilesMiddleware, requester, user_errors

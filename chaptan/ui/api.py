@@ -18,7 +18,7 @@ from ..chapters.editing import table_chapters
 from ..chapters.model import Chapter
 from ..errors import ChapterError
 from ..services import Services
-from ..store import JobStatus
+from ..storage.store import JobStatus
 from .common import api_errors, outbox_dir, requester
 
 WAIT_POLL_SECONDS = 0.5

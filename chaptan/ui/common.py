@@ -21,12 +21,12 @@ from gradio.data_classes import FileData
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 
-from ..auth import Sessions
+from ..accounts.auth import Sessions
 from ..errors import ChaptanError
 from ..exports import EXPORT_MODE, file_stem
 from ..services import Services
-from ..storage import outbox_root
-from ..store import Job, JobStatus
+from ..storage.artifacts import outbox_root
+from ..storage.store import Job, JobStatus
 from ..timecode import timestamp
 from ..videos import Requester
 from .i18n import localized

@@ -9,7 +9,7 @@ import gradio as gr
 
 from ..messages import Message
 from ..services import Services
-from ..store import Job
+from ..storage.store import Job
 from .common import fmt_duration, fmt_time, requester, user_errors
 from .i18n import EMPTY_LIBRARY, LIBRARY_EMPTY, language_of, localized, localized_table, t, translate
 from .results import build_results, empty_results, progress_html, results_values, wire_downloads

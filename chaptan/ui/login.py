@@ -32,7 +32,7 @@ from urllib.parse import quote, unquote
 import gradio as gr
 from fastapi import FastAPI
 
-from ..auth import Accounts, SignIn
+from ..accounts.auth import Accounts, SignIn
 from ..messages import Message
 from .i18n import language_of_header, translate
 

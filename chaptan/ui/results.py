@@ -13,7 +13,7 @@ from ..chapters.rules import validate
 from ..exports import EXPORTS
 from ..messages import Message
 from ..services import Services
-from ..store import Job, JobStatus
+from ..storage.store import Job, JobStatus
 from ..videos import Requester
 from .common import Player, fmt_duration, outbox_dir, requester, user_errors, video_link
 from .i18n import t, translate

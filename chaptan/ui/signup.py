@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from ..administration import Administration
-from ..auth import MAX_NAME, MIN_PASSWORD, SignUpThrottled
+from ..accounts.administration import Administration
+from ..accounts.auth import MAX_NAME, MIN_PASSWORD, SignUpThrottled
 from ..errors import ChaptanError
 from ..messages import Message
 from .i18n import language_of_header, translate

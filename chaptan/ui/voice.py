@@ -1,8 +1,8 @@
 """Talk to Chaptan: ask by voice or text about your videos; the answer is shown and spoken.
 
-Two limits, both CHAPTAN_SEATS: who is in the room (a seat per person, see chaptan/seats.py: taken when
-the tab opens, freed when the page leaves it, closes or idles), and how many turns run at once (every
-event here shares the "voice" concurrency group with that limit set on each).
+Two limits, both CHAPTAN_SEATS: who is in the room (a seat per person, see chaptan/accounts/seats.py:
+taken when the tab opens, freed when the page leaves it, closes or idles), and how many turns run at
+once (every event here shares the "voice" concurrency group with that limit set on each).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import gradio as gr
 
+from ..accounts.seats import SeatRefused, SeatState, SeatStatus
 from ..errors import ChaptanError
 from ..messages import Message
-from ..seats import SeatRefused, SeatState, SeatStatus
 from ..services import Services
 from ..timecode import BRACKETED, parse_timestamp
 from .common import Player, api_errors, finished_choices, requester, user_errors, video_link

@@ -38,8 +38,8 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from .errors import ChaptanError
-from .messages import Message
+from ..errors import ChaptanError
+from ..messages import Message
 
 try:
     import fcntl

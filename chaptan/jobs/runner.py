@@ -18,9 +18,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from .errors import ChaptanError
-from .messages import Message
-from .store import Job, JobStatus, NotFoundError, Store
+from ..errors import ChaptanError
+from ..messages import Message
+from ..storage.store import Job, JobStatus, NotFoundError, Store
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import ChaptanError
+from ..storage.artifacts import ArtifactStore
+from ..storage.store import MEMORY_TABLE, NotFoundError, Store, User
 from .auth import Accounts, validate_email, validate_name, validate_password
-from .errors import ChaptanError
-from .storage import ArtifactStore
-from .store import MEMORY_TABLE, NotFoundError, Store, User
 
 log = logging.getLogger(__name__)
 

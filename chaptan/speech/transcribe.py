@@ -21,14 +21,14 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
+from ..config import Settings
+from ..errors import ChaptanError, quoted
+from ..media import SAMPLE_RATE, iter_audio_chunks, probe, resample
+from ..messages import Message
+from ..text import CLAUSE_END, SENTENCE_END
+from ..timecode import timestamp
+from ..transcript import Segment, Transcript, Word
 from . import bundled_model
-from .config import Settings
-from .errors import ChaptanError, quoted
-from .media import SAMPLE_RATE, iter_audio_chunks, probe, resample
-from .messages import Message
-from .text import CLAUSE_END, SENTENCE_END
-from .timecode import timestamp
-from .transcript import Segment, Transcript, Word
 
 log = logging.getLogger(__name__)
 

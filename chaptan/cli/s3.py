@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from .config import Settings
-from .errors import ChaptanError
+from ..config import Settings
+from ..errors import ChaptanError
 
 if TYPE_CHECKING:
-    from .s3 import S3Mirror
+    from ..storage.s3 import S3Mirror
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _mirror() -> S3Mirror:
-    from .s3 import build_mirror  # here, so other commands never pay for importing boto3
-    from .store import DB_FILE, Store
+    from ..storage.s3 import build_mirror  # here, so other commands never pay for importing boto3
+    from ..storage.store import DB_FILE, Store
 
     settings = Settings.from_env()
     mirror = build_mirror(settings, Store(settings.data_dir / DB_FILE))
@@ -56,7 +56,7 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from .s3 import DB_KEY
+    from ..storage.s3 import DB_KEY
 
     mirror = _mirror()
     where = f"s3://{mirror.bucket}/{mirror.prefix}"

@@ -36,8 +36,8 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .config import Settings
-from .errors import ChaptanError
+from ..config import Settings
+from ..errors import ChaptanError
 from .store import DB_FILE, Store
 
 log = logging.getLogger(__name__)

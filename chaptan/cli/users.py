@@ -13,12 +13,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from .config import Settings
-from .errors import ChaptanError
+from ..config import Settings
+from ..errors import ChaptanError
 
 if TYPE_CHECKING:
-    from .administration import Administration
-    from .auth import Accounts
+    from ..accounts.administration import Administration
+    from ..accounts.auth import Accounts
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -70,8 +70,8 @@ def _password_options(parser: argparse.ArgumentParser) -> None:
 def _accounts() -> Accounts:
     # Imported here: every `python -m chaptan` command registers this module, and importing the
     # account code hashes a password (its constant-time dummy) and loads the database library.
-    from .auth import Accounts
-    from .store import DB_FILE, Store
+    from ..accounts.auth import Accounts
+    from ..storage.store import DB_FILE, Store
 
     return Accounts(Store(Settings.from_env().data_dir / DB_FILE))
 
@@ -80,16 +80,16 @@ def _administration() -> Administration:
     """The service the Admin tab uses, over the same data dir. With a bucket configured, removals are
     recorded as pending deletions in the database, which the running app (or `chaptan s3 sync`)
     carries out in the bucket."""
-    from .administration import Administration
-    from .auth import Accounts
-    from .storage import ArtifactStore, outbox_root
-    from .store import DB_FILE, Store
+    from ..accounts.administration import Administration
+    from ..accounts.auth import Accounts
+    from ..storage.artifacts import ArtifactStore, outbox_root
+    from ..storage.store import DB_FILE, Store
 
     settings = Settings.from_env()
     store = Store(settings.data_dir / DB_FILE)
     mirror = None
     if settings.s3_bucket:
-        from .s3 import build_mirror  # boto3 loads only when a bucket is configured
+        from ..storage.s3 import build_mirror  # boto3 loads only when a bucket is configured
 
         mirror = build_mirror(settings, store)
     return Administration(store, Accounts(store), ArtifactStore(settings.data_dir, mirror), outbox_root())

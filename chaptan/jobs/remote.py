@@ -27,11 +27,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .config import Settings
-from .errors import ChaptanError
-from .messages import Message
-from .storage import ArtifactStore
-from .store import Job, Store
+from ..config import Settings
+from ..errors import ChaptanError
+from ..messages import Message
+from ..storage.artifacts import ArtifactStore
+from ..storage.store import Job, Store
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class BucketFiles:
     state (that is the app's database); a failure is the job's failure, with the reason."""
 
     def __init__(self, settings: Settings):
-        from .s3 import make_client
+        from ..storage.s3 import make_client
 
         self._client = make_client()
         self._bucket = settings.s3_bucket
@@ -84,7 +84,7 @@ class BucketFiles:
         self._client.upload_file(str(path), self._bucket, self._prefix + key)
 
     def download(self, key: str, path: Path) -> bool:
-        from .s3 import download_to
+        from ..storage.s3 import download_to
 
         return download_to(self._client, self._bucket, self._prefix + key, path)
 
@@ -102,7 +102,7 @@ class WorkerContext:
 @cache
 def worker_context() -> WorkerContext:
     """What a worker process needs, built once per process from the same settings as the app."""
-    from .transcribe import WhisperTranscriber
+    from ..speech.transcribe import WhisperTranscriber
 
     settings = Settings.from_env()
     mirror = BucketFiles(settings) if settings.s3_bucket else None
@@ -129,7 +129,7 @@ def _source_of(context: WorkerContext, job: Job) -> Path:
 
 
 def _chapter_video_task(task: Any, job_fields: dict[str, Any]) -> dict[str, Any]:
-    from .videos import transcribe_and_chapter
+    from ..videos import transcribe_and_chapter
 
     context = worker_context()
     job = Job(**job_fields)
