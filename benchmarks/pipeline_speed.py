@@ -50,18 +50,18 @@ print(sum(1 for _ in segments), "segments")
 
 
 def long_video(path: Path, minutes: float) -> float:
-    """The three topic paragraphs, spoken once and repeated in rotating order up to `minutes`."""
-    rounds = []
-    for order in range(3):
-        audio, _ = speak(TOPICS[order:] + TOPICS[:order])
-        rounds.append(audio)
+    """The three topic paragraphs, spoken and repeated in rotating order, cut to `minutes` (one
+    rotation lasts about 3.6 minutes, so a shorter video is its beginning)."""
+    rounds: list[np.ndarray] = []
     target = int(minutes * 60 * SAMPLE_RATE)
-    parts, total, i = [], 0, 0
+    parts, total = [], 0
     while total < target:
-        parts.append(rounds[i % 3])
-        total += rounds[i % 3].shape[0]
-        i += 1
-    audio = np.concatenate(parts)
+        order = len(parts) % 3
+        if len(rounds) <= order:  # each order is spoken once, and only when the length needs it
+            rounds.append(speak(TOPICS[order:] + TOPICS[:order])[0])
+        parts.append(rounds[order])
+        total += rounds[order].shape[0]
+    audio = np.concatenate(parts)[:target]
     write_video(path, audio)
     return audio.shape[0] / SAMPLE_RATE
 
