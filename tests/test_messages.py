@@ -119,7 +119,7 @@ def test_every_message_the_code_can_show_has_japanese_and_chinese():
     assert not unreadable, f"message ids made from f-strings or concatenation: {unreadable}"
     assert len(used) > 150  # the scan does find the code's messages
     assert "row {row} has no title" in used and "Log out" in used
-    assert any(where.startswith("store.py:") for where in used["no job {job_id!r}"])
+    assert any(where.startswith("storage/store.py:") for where in used["no job {job_id!r}"])
     missing = {language: sorted(f"{m!r} ({', '.join(sorted(used[m]))})" for m in used
                                 if m not in catalog(language))
                for language in TRANSLATED}
