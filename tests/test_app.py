@@ -205,6 +205,17 @@ def test_the_transcript_list_finds_words_as_typed_and_says_when_nothing_matches(
     assert "<p class='chaptan-no-matches'>none</p>" == transcript_html(segments, "player", "comets", "none")
 
 
+def test_the_timeline_and_transcript_read_a_start_as_the_editor_does():
+    # A start at 4:05.9 is heard from 4:05: the editor's rows say so, and so must the strip beside them.
+    from chaptan.chapters.model import Chapter
+    from chaptan.transcript import Segment
+    from chaptan.ui.timeline import timeline_html, transcript_html
+
+    strip = timeline_html([Chapter(0.0, 245.9, "Intro"), Chapter(245.9, 600.0, "Pasta")], 600.0, "player")
+    assert "title='4:05 Pasta'" in strip
+    assert "<time>4:05</time>" in transcript_html([Segment(245.9, 250.0, "Pasta")], "player")
+
+
 def test_every_browser_handler_leaves_the_page_as_it_was_on_error(app):
     """An error escaping a browser handler puts Gradio's overlay over its outputs until a reload
     (one without outputs, such as the page's unload, has nothing to cover)."""

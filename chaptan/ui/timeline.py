@@ -19,8 +19,8 @@ import re
 from collections.abc import Sequence
 
 from ..chapters.model import Chapter
+from ..timecode import timestamp
 from ..transcript import Segment
-from .common import fmt_duration
 
 TIMELINE_JS = """
 <script>
@@ -159,7 +159,7 @@ def timeline_html(chapters: Sequence[Chapter], duration: float, player_id: str) 
     for chapter in chapters:
         start = min(max(chapter.start, 0.0), duration)
         end = min(max(chapter.end, start), duration)
-        label = html.escape(f"{fmt_duration(chapter.start)} {chapter.title}", quote=True)
+        label = html.escape(f"{timestamp(chapter.start, pad_minutes=False)} {chapter.title}", quote=True)
         parts.append(f"<button type='button' class='chaptan-chapter' data-seek='{chapter.start:g}' "
                      f"data-end='{chapter.end:g}' "
                      f"title='{label}' style='left:{start / duration * 100:.3f}%;"
@@ -184,7 +184,7 @@ def transcript_html(segments: Sequence[Segment], player_id: str, query: str = ""
         shown = "".join(f"<mark>{html.escape(piece)}</mark>" if i % 2 else html.escape(piece)
                         for i, piece in enumerate(pieces))
         lines.append(f"<button type='button' class='chaptan-line' data-seek='{segment.start:g}' "
-                     f"data-end='{segment.end:g}'><time>{fmt_duration(segment.start)}</time>"
+                     f"data-end='{segment.end:g}'><time>{timestamp(segment.start, pad_minutes=False)}</time>"
                      f"<span>{shown}</span></button>")
     if not lines:
         return f"<p class='chaptan-no-matches'>{html.escape(no_matches)}</p>" if needle else ""
