@@ -12,7 +12,8 @@ from pathlib import Path
 from chaptan.speech import bundled_model
 
 ROOT = Path(__file__).resolve().parents[1]
-ENSURE = "import sys; from chaptan.speech import bundled_model; print(bundled_model.ensure_model(sys.argv[1]))"
+ENSURE = ("import sys; from chaptan.speech import bundled_model; "
+          "print(bundled_model.ensure_model(sys.argv[1]))")
 
 
 def sha256(path: Path) -> str:

@@ -37,8 +37,6 @@ GREETING_SEGMENTS = 6
 CANDIDATES = 20
 MEANING_WEIGHT = 1.0
 TEXT_CHARS = 4000
-# The least keyness a word keeps, so that a chapter as common as the rest still gets a title.
-KEYNESS_FLOOR = 0.05
 # A second phrase joins the title ("Bread and yeast") only when the chapter says it this often.
 SECOND_PHRASE_COUNT = 3
 
@@ -59,14 +57,13 @@ def title_for_span(transcript: Transcript, start: float, end: float, avoid: Coll
         return ""
     cjk = is_cjk(" ".join(inside[:20]), transcript.language)
     language = _language(transcript.language, inside, cjk)
-    counts, surface, inside_df = _phrases(tuple(inside), language)
-    df, total = _video_frequency(transcript, language)
+    counts, surface = _phrases(tuple(inside), language)
+    rarity = _rarity(transcript, language)
     taken = {t.casefold() for t in avoid}
     intro = ""
     if start <= _first_start(transcript) and _GREETING.search(" ".join(inside[:GREETING_SEGMENTS])):
         intro = INTRODUCTION.get(language, INTRODUCTION["en"])
-    keyness = _keyness(inside_df, len(inside), df, total)
-    for phrase in _best_phrases(counts, surface, keyness, language, " ".join(inside)):
+    for phrase in _best_phrases(counts, surface, rarity, language, " ".join(inside)):
         title = f"{intro}: {phrase}" if intro and phrase else intro or phrase
         if title.casefold() not in taken:
             return title
@@ -92,17 +89,12 @@ Key = tuple[str, ...]
 
 
 @lru_cache(maxsize=64)
-def _phrases(texts: tuple[str, ...], language: str
-             ) -> tuple[Counter[Key], dict[Key, Counter[str]], Counter[str]]:
-    """Candidate phrases of the texts: how often each is said, how it is written, and in how many
-    of the texts each of their words occurs."""
+def _phrases(texts: tuple[str, ...], language: str) -> tuple[Counter[Key], dict[Key, Counter[str]]]:
+    """Candidate phrases of the texts: how often each is said, and how it is written."""
     counts: Counter[Key] = Counter()
     surface: dict[Key, Counter[str]] = {}
-    df: Counter[str] = Counter()
     for text in texts:
-        runs = _runs(text, language)
-        df.update({base for run in runs for _, base in run})
-        for run in runs:
+        for run in _runs(text, language):
             joiner = "" if language in ("ja", "zh") else " "
             for size in (1, 2, 3):
                 for i in range(len(run) - size + 1):
@@ -114,7 +106,7 @@ def _phrases(texts: tuple[str, ...], language: str
                         continue
                     counts[key] += 1
                     surface.setdefault(key, Counter())[joiner.join(w for w, _ in piece)] += 1
-    return counts, surface, df
+    return counts, surface
 
 
 def _runs(text: str, language: str) -> list[list[tuple[str, str]]]:
@@ -221,7 +213,7 @@ def _by_meaning(ranked: list[Key], weight, surface: dict[Key, Counter[str]], tex
 
 
 @lru_cache(maxsize=4)
-def _video_frequency(transcript: Transcript, language: str) -> tuple[Counter[str], int]:
+def _rarity(transcript: Transcript, language: str) -> tuple[Counter[str], int]:
     """In how many segments each candidate word occurs, and how many segments there are."""
     df: Counter[str] = Counter()
     texts = [s.text.strip() for s in transcript.segments if s.text.strip()]
@@ -230,27 +222,19 @@ def _video_frequency(transcript: Transcript, language: str) -> tuple[Counter[str
     return df, max(len(texts), 1)
 
 
-def _keyness(inside: Counter[str], inside_total: int, df: Counter[str], total: int) -> dict[str, float]:
-    """How much more often the chapter says each word than the rest of the video does: the log of
-    the ratio of the shares of segments that say it, inside against outside (add-one smoothed), at
-    least a little above zero. A word the whole video says ("time", 「时候」) is no chapter's topic."""
-    outside_total = max(total - inside_total, 0)
-    return {w: max(float(np.log((n / inside_total) / ((df.get(w, n) - n + 1) / (outside_total + 1)))),
-                   KEYNESS_FLOOR) for w, n in inside.items()}
-
-
 def _best_phrases(counts: Counter[Key], surface: dict[Key, Counter[str]],
-                  keyness: dict[str, float], language: str, text: str) -> Iterator[str]:
+                  frequency: tuple[Counter[str], int], language: str, text: str) -> Iterator[str]:
     """Titles from the best phrase down: the best, with a second one beside it when the chapter
     says that often too, then each further phrase alone."""
     if not counts:
         return
+    df, total = frequency
     particles = _PARTICLES
 
     def weight(key: Key) -> float:
         content = [w for w in key if w not in particles] or list(key)
-        key_score = sum(keyness.get(w, KEYNESS_FLOOR) for w in content) / len(content)
-        return counts[key] * key_score * len(content) ** 0.5
+        rarity = sum(np.log(total / df.get(w, 1)) for w in content) / len(content)
+        return counts[key] * rarity * len(content) ** 0.5
 
     ranked = sorted(counts, key=lambda k: (-weight(k), k))[:CANDIDATES]
     if MEANING_WEIGHT:
