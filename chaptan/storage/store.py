@@ -369,7 +369,8 @@ class Store:
         # Running jobs' progress, by job id: kept here, not written (see the module docstring).
         self._progress: dict[str, dict[str, Any]] = {}
         self._progress_lock = threading.Lock()
-        with self._opening():  # opening may repair or split the file: not while another process writes it
+        # Opening may repair or split the file: not while another process writes it.
+        with self._locked(read_only_ok=True):
             self._split_single_file()
             self._table(_USERS)
 
@@ -617,35 +618,26 @@ class Store:
 
     # -- locking -------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, read_only_ok: bool = False) -> Iterator[None]:
+        """The process lock, and the file lock at the outermost level so that other processes on the
+        same folder wait too. With `read_only_ok` (opening the store), a lock file that cannot be
+        opened for writing means a read-only data folder: no one can write it, and reading needs no
+        lock."""
         with self._lock:
             outermost = self._depth == 0
             self._depth += 1
             try:
+                handle = None
                 if outermost and fcntl is not None:
-                    with open(self._lock_path, "a") as handle:
-                        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes
-                        yield
-                else:
-                    yield
-            finally:
-                self._depth -= 1
-
-    @contextlib.contextmanager
-    def _opening(self) -> Iterator[None]:
-        """_locked, or only the process lock where the lock file cannot be opened for writing: in a
-        read-only data folder no one can write, and reading needs no lock."""
-        try:
-            handle = open(self._lock_path, "a") if fcntl is not None else None
-        except OSError as exc:
-            log.warning("the database folder is not writable (%s); opening it for reading", exc)
-            handle = None
-        with self._lock:
-            self._depth += 1
-            try:
+                    try:
+                        handle = open(self._lock_path, "a")
+                    except OSError as exc:
+                        if not read_only_ok:
+                            raise
+                        log.warning("the database folder is not writable (%s); opening it for reading", exc)
                 if handle is not None:
                     with handle:
-                        fcntl.flock(handle, fcntl.LOCK_EX)
+                        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the handle closes
                         yield
                 else:
                     yield
