@@ -43,6 +43,8 @@ from chaptan.chapters.local import LocalChapterer, title_for_span  # noqa: E402
 from chaptan.chapters.rules import enforce  # noqa: E402
 
 METRICS = ("F1@5s", "segF1(IoU.5-.95)", "titleF1", "count_ratio", "youtube_valid")
+# The CountModel settings a run can override.
+COUNT_FIELDS = ("clear_peak", "step_peak", "weak_peak", "spacing")
 SHORT_NAMES = {"F1@5s": "F1@5s", "segF1(IoU.5-.95)": "segF1", "titleF1": "titleF1",
                "count_ratio": "count", "youtube_valid": "valid"}
 
@@ -103,7 +105,7 @@ def main() -> None:
     parser.add_argument("--per-group", type=int, default=0, help="score only N videos per channel")
     parser.add_argument("--shipped", action="store_true", help="shipped weights (in-sample)")
     parser.add_argument("--no-baselines", action="store_true")
-    for field in ("clear_peak", "weak_peak", "spacing"):
+    for field in COUNT_FIELDS:
         parser.add_argument(f"--{field.replace('_', '-')}", type=float, help=f"override CountModel.{field}")
     args = parser.parse_args()
     cases = load_cases(*args.sets)
@@ -112,7 +114,7 @@ def main() -> None:
     eval_dir = args.sets[0].parent
     scorer = load_module(eval_dir / "score.py", "chapter_score")
     baselines = load_module(eval_dir / "baselines.py", "chapter_baselines")
-    overrides = {k: v for k in ("clear_peak", "weak_peak", "spacing") if (v := getattr(args, k)) is not None}
+    overrides = {k: v for k in COUNT_FIELDS if (v := getattr(args, k)) is not None}
     base_count = replace(shipped_count(), **overrides)
     groups: dict[str, list[Case]] = defaultdict(list)
     for case in cases:

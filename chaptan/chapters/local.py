@@ -115,8 +115,11 @@ class LocalChapterer:
             for view in views:
                 before, after = window_sums(starts, view, [window])[0]
                 curve = -_cosines(before, after)
-                centre = float(np.median(curve[full])) if full.any() else float(np.median(curve))
-                curves.append(np.where(full, curve - centre, 0.0))
+                # A side where no sentence starts (one long sentence runs through the whole window)
+                # or none shares a term is no evidence either: not "the same topic".
+                known = full & _nonzero(before) & _nonzero(after)
+                centre = float(np.median(curve[known])) if known.any() else float(np.median(curve))
+                curves.append(np.where(known, curve - centre, 0.0))
         score = np.mean(curves, axis=0)
         cues = self.cues.score(texts, pauses_before(transcript))
         score = score + CUE_WEIGHT * (cues - cues.mean())
@@ -191,6 +194,10 @@ def _tfidf(texts: list[str], cjk: bool) -> np.ndarray:
             if term in vocab:
                 matrix[row, vocab[term]] = n * np.log(len(texts) / df[term])
     return matrix
+
+
+def _nonzero(rows: np.ndarray) -> np.ndarray:
+    return np.abs(rows).sum(axis=1) > 0
 
 
 def _cosines(before: np.ndarray, after: np.ndarray) -> np.ndarray:
