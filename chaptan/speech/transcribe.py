@@ -51,10 +51,13 @@ DETECT_SECONDS = 30.0
 # there (37.5, 37.4 and 37.0 CPU seconds for 5 minutes of speech); on CUDA a larger batch keeps the
 # GPU busy.
 CPU_BATCH_SIZE, CUDA_BATCH_SIZE = 8, 16
+# Each stretch's language is read from this much of its speech: an encoder pass over 10 s costs
+# base 0.17 CPU s, over Whisper's full 30 s 1.15 s (QUICK_DETECT_MIN_FRAMES says why that is safe).
+DETECT_SAMPLE_SECONDS = 10.0
 # Share of a window's time that language detection takes with the default pair: base's encoder
-# once per DETECT_SECONDS costs about 2/3 of tiny.en's batched decoding of the same audio (2.6 and
-# 4.2 CPU seconds per 30 s on the 2-core CPU). Only the progress bar uses it.
-DETECT_SHARE = 0.4
+# over 10 s of each DETECT_SECONDS, against tiny.en's batched decoding of the 30 s (4.2 CPU s on the
+# 2-core CPU). Only the progress bar uses it.
+DETECT_SHARE = 0.1
 # Under this, Whisper's guess (music, a cough, a few words) does not start a new language stretch.
 DETECT_MIN_PROBABILITY = 0.5
 # Phrases Whisper is known to invent over silence, music or noise (its training subtitles end so).
@@ -69,13 +72,13 @@ HALLUCINATION_MAX_PROBABILITY = 0.5
 # question that hears the same words as the transcription path's beam search with word timings, in
 # about a third of the time (benchmarks/voice_latency.py). Longer ones take the windowed path.
 QUICK_HEARING_SECONDS = 60.0
-# A short recording's language is read from one encoder pass over its speech padded to this many
-# log-Mel frames (10 ms each) at least, and by QUICK_DETECT_PADDING_FRAMES beyond its end, where
-# Whisper's own detection pads every input to 30 s. The encoder's cost grows faster than its input
-# (base: 1.15 CPU s at 30 s, 0.17 s at 10 s on the 2-core CPU), and on the spoken questions of
-# benchmarks/voice_latency.py in English and in five Japanese voices, and the English and German of
-# the faster-whisper multilingual sample, the language came out the same as from the full input,
-# its probability within 0.04.
+# A short recording's language (and each long stretch's, from a sample of it) is read from one
+# encoder pass over its speech padded to this many log-Mel frames (10 ms each) at least, and by
+# QUICK_DETECT_PADDING_FRAMES beyond its end, where Whisper's own detection pads every input to
+# 30 s. The encoder's cost grows faster than its input (base: 1.15 CPU s at 30 s, 0.17 s at 10 s on
+# the 2-core CPU), and on the spoken questions of benchmarks/voice_latency.py in English and in
+# five Japanese voices, and the English and German of the faster-whisper multilingual sample, the
+# language came out the same as from the full input, its probability within 0.04.
 QUICK_DETECT_MIN_FRAMES = 1000
 QUICK_DETECT_PADDING_FRAMES = 200
 _Result = TypeVar("_Result")
@@ -381,7 +384,7 @@ class WhisperTranscriber:
         """(model, language) for a short recording of speech: the language detected when not given."""
         detector = self.detector() if language is None else None
         if detector is not None:
-            language = _quick_language(detector, samples)
+            language, _ = _quick_language(detector, samples)
         return self.model_for(language), language
 
     def stt(self, audio: tuple[int, np.ndarray]) -> str:
@@ -527,12 +530,17 @@ class WhisperTranscriber:
 
 
 def _detect(model, audio: np.ndarray) -> str | None:
-    """The language spoken in `audio`, or None where there is no speech or Whisper is unsure."""
-    from faster_whisper.vad import get_speech_timestamps
+    """The language spoken in `audio`, or None where there is no speech or Whisper is unsure: read
+    from DETECT_SAMPLE_SECONDS of its speech, from the middle (see QUICK_DETECT_MIN_FRAMES)."""
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
-    if not get_speech_timestamps(audio):
+    spoken = get_speech_timestamps(audio, VadOptions())
+    if not spoken:
         return None
-    code, probability, _ = model.detect_language(audio)
+    speech = np.concatenate(collect_chunks(audio, spoken)[0])
+    sample = int(DETECT_SAMPLE_SECONDS * SAMPLE_RATE)
+    middle = max(0, (speech.shape[0] - sample) // 2)
+    code, probability = _quick_language(model, speech[middle:middle + sample])
     return code if probability >= DETECT_MIN_PROBABILITY else None
 
 
@@ -683,12 +691,14 @@ def drop_hallucinations(items: list[_Spoken]) -> list[_Spoken]:
     return kept
 
 
-def _quick_language(model, speech: np.ndarray) -> str:
-    """The language of a few seconds of speech, from an encoder pass over little more than it."""
+def _quick_language(model, speech: np.ndarray) -> tuple[str, float]:
+    """The language of a few seconds of speech and its probability, from an encoder pass over
+    little more than it."""
     from faster_whisper.audio import pad_or_trim
 
     features = model.feature_extractor(speech)[..., :-1]
     frames = min(max(QUICK_DETECT_MIN_FRAMES, features.shape[-1] + QUICK_DETECT_PADDING_FRAMES),
                  model.feature_extractor.nb_max_frames)
     languages = model.model.detect_language(model.encode(pad_or_trim(features, frames)))[0]
-    return languages[0][0][2:-2]  # "<|ja|>"
+    token, probability = languages[0]
+    return token[2:-2], probability  # "<|ja|>"
