@@ -397,17 +397,16 @@ class WhisperTranscriber:
         return self._on_cpu_if_cuda_fails(lambda: self._hear(samples))
 
     def _hear(self, samples: np.ndarray) -> str:
-        # VAD: a recording without speech is heard as nothing, and Whisper does not invent words
-        # over its silences. English goes to tiny.en in the default install, any other language to
-        # the multilingual base.
-        from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
-
-        spoken = get_speech_timestamps(samples, VadOptions())
-        if not spoken:
+        # Only the speech is heard (the VAD cut that faster-whisper's vad_filter would make): a
+        # recording without speech is heard as nothing, and Whisper does not invent words over its
+        # silences. English goes to tiny.en in the default install, any other language to the
+        # multilingual base.
+        speech = _speech_only(samples)
+        if speech is None:
             return ""
-        model, language = self.pick(np.concatenate(collect_chunks(samples, spoken)[0]))
+        model, language = self.pick(speech)
         segments, _ = (model or self.model).transcribe(
-            samples, language=language, beam_size=1, without_timestamps=True, vad_filter=True,
+            speech, language=language, beam_size=1, without_timestamps=True,
             condition_on_previous_text=False)
         return " ".join(segment.text.strip() for segment in segments).strip()
 
@@ -532,16 +531,34 @@ class WhisperTranscriber:
 def _detect(model, audio: np.ndarray) -> str | None:
     """The language spoken in `audio`, or None where there is no speech or Whisper is unsure: read
     from DETECT_SAMPLE_SECONDS of its speech, from the middle (see QUICK_DETECT_MIN_FRAMES)."""
-    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
-
-    spoken = get_speech_timestamps(audio, VadOptions())
-    if not spoken:
+    speech = _speech_only(audio)
+    if speech is None:
         return None
-    speech = np.concatenate(collect_chunks(audio, spoken)[0])
     sample = int(DETECT_SAMPLE_SECONDS * SAMPLE_RATE)
     middle = max(0, (speech.shape[0] - sample) // 2)
     code, probability = _quick_language(model, speech[middle:middle + sample])
     return code if probability >= DETECT_MIN_PROBABILITY else None
+
+
+def _speech_only(audio: np.ndarray) -> np.ndarray | None:
+    """The stretches of `audio` that Silero VAD hears as speech, joined; None when there are none."""
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+    spoken = get_speech_timestamps(audio, VadOptions())
+    return np.concatenate(collect_chunks(audio, spoken)[0]) if spoken else None
+
+
+def _quick_language(model, speech: np.ndarray) -> tuple[str, float]:
+    """The language of a few seconds of speech and its probability, from an encoder pass over
+    little more than it."""
+    from faster_whisper.audio import pad_or_trim
+
+    features = model.feature_extractor(speech)[..., :-1]
+    frames = min(max(QUICK_DETECT_MIN_FRAMES, features.shape[-1] + QUICK_DETECT_PADDING_FRAMES),
+                 model.feature_extractor.nb_max_frames)
+    languages = model.model.detect_language(model.encode(pad_or_trim(features, frames)))[0]
+    token, probability = languages[0]
+    return token[2:-2], probability  # "<|ja|>"
 
 
 def _merge_skips(skipped: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
@@ -690,15 +707,3 @@ def drop_hallucinations(items: list[_Spoken]) -> list[_Spoken]:
         kept.pop()
     return kept
 
-
-def _quick_language(model, speech: np.ndarray) -> tuple[str, float]:
-    """The language of a few seconds of speech and its probability, from an encoder pass over
-    little more than it."""
-    from faster_whisper.audio import pad_or_trim
-
-    features = model.feature_extractor(speech)[..., :-1]
-    frames = min(max(QUICK_DETECT_MIN_FRAMES, features.shape[-1] + QUICK_DETECT_PADDING_FRAMES),
-                 model.feature_extractor.nb_max_frames)
-    languages = model.model.detect_language(model.encode(pad_or_trim(features, frames)))[0]
-    token, probability = languages[0]
-    return token[2:-2], probability  # "<|ja|>"
