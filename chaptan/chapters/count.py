@@ -79,10 +79,11 @@ class CountModel:
 
     def _step(self, heights: np.ndarray) -> int:
         """How many of the peaks (strongest first) stand above a clear step down in their heights:
-        a clear peak followed by one lower than weak_peak of it (the changes of a talk that moves
-        from topic to topic, then the talk within a topic). The strongest peak alone is no step:
-        one stand-out moment (an ad read, a guest arriving) says nothing of the rest. len(heights)
-        when there is no step: a talk that drifts, whose peaks the prior counts."""
+        a peak of step_peak or more followed by one lower than weak_peak of it (the changes of a
+        talk that moves from topic to topic, then the talk within a topic), or by one at or below
+        the curve's median. Only a talk with a clear peak has steps, and the strongest peak alone
+        is no step: one stand-out moment (an ad read, a guest arriving) says nothing of the rest.
+        len(heights) when there is no step: a talk that drifts, whose peaks the prior counts."""
         if not len(heights) or heights[0] < self.clear_peak:
             return len(heights)
         for k in range(1, len(heights) - 1):

@@ -58,12 +58,12 @@ def title_for_span(transcript: Transcript, start: float, end: float, avoid: Coll
     cjk = is_cjk(" ".join(inside[:20]), transcript.language)
     language = _language(transcript.language, inside, cjk)
     counts, surface = _phrases(tuple(inside), language)
-    rarity = _rarity(transcript, language)
+    frequency = _segment_frequency(transcript, language)
     taken = {t.casefold() for t in avoid}
     intro = ""
     if start <= _first_start(transcript) and _GREETING.search(" ".join(inside[:GREETING_SEGMENTS])):
         intro = INTRODUCTION.get(language, INTRODUCTION["en"])
-    for phrase in _best_phrases(counts, surface, rarity, language, " ".join(inside)):
+    for phrase in _best_phrases(counts, surface, frequency, language, " ".join(inside)):
         title = f"{intro}: {phrase}" if intro and phrase else intro or phrase
         if title.casefold() not in taken:
             return title
@@ -213,7 +213,7 @@ def _by_meaning(ranked: list[Key], weight, surface: dict[Key, Counter[str]], tex
 
 
 @lru_cache(maxsize=4)
-def _rarity(transcript: Transcript, language: str) -> tuple[Counter[str], int]:
+def _segment_frequency(transcript: Transcript, language: str) -> tuple[Counter[str], int]:
     """In how many segments each candidate word occurs, and how many segments there are."""
     df: Counter[str] = Counter()
     texts = [s.text.strip() for s in transcript.segments if s.text.strip()]
