@@ -149,12 +149,25 @@ def _looks_like_repo_id(name: str) -> bool:
     return re.fullmatch(r"[\w.-]+/[\w.-]+", name) is not None
 
 
-def _download(name: str) -> str:
-    from faster_whisper.utils import download_model
+_IMPORT_LOCK = threading.Lock()
 
+
+def _faster_whisper():
+    """The faster_whisper package, whose import loads every submodule used here, imported by one
+    thread at a time. Importing it lazily keeps the app's start light, but two threads that import
+    it at once, one the package and one a submodule (a job's VAD while the warm-up loads the model,
+    after a restart), can each hold the other's module lock, and Python fails one import with a
+    _DeadlockError."""
+    with _IMPORT_LOCK:
+        import faster_whisper
+
+    return faster_whisper
+
+
+def _download(name: str) -> str:
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
     try:
-        return download_model(name, local_files_only=offline)
+        return _faster_whisper().download_model(name, local_files_only=offline)
     except (ValueError, OSError) as exc:
         # huggingface_hub's offline, not-cached and HTTP errors are OSError/ValueError subclasses.
         where = Message("offline and not in the Hugging Face cache" if offline else "could not be downloaded")
@@ -239,14 +252,12 @@ def load_whisper(path: str, device: str, compute_type: str):
 
 @functools.cache
 def _whisper_model(path: str, device: str, compute_type: str):
-    from faster_whisper import WhisperModel
-
     if Path(path).name == bundled_model.FOLDER:
         bundled_model.ensure_model(Path(path).parent)
     if device == "cuda":
         preload_cuda_libraries()
     try:
-        return WhisperModel(path, device=device, compute_type=compute_type)
+        return _faster_whisper().WhisperModel(path, device=device, compute_type=compute_type)
     except (RuntimeError, ValueError, OSError) as exc:
         raise ChaptanError("cannot load whisper model {folder} on {device}: {reason}", folder=path,
                            device=device, reason=exc) from None
@@ -263,9 +274,7 @@ def batched_pipeline(model):
         pipelines = _PIPELINES.by_model = {}
     pipeline = pipelines.get(model)
     if pipeline is None:
-        from faster_whisper import BatchedInferencePipeline
-
-        pipeline = pipelines[model] = BatchedInferencePipeline(model)
+        pipeline = pipelines[model] = _faster_whisper().BatchedInferencePipeline(model)
     return pipeline
 
 
@@ -341,13 +350,11 @@ class WhisperTranscriber:
     def warm_up(self) -> None:
         """Load the models and the voice activity detector now (the first transcription would
         otherwise pay for them)."""
-        from faster_whisper.vad import get_vad_model
-
         self.model  # noqa: B018 - the property loads and caches the model
         if self.english_path:
             self._load(self.english_path)
         self.detector()
-        get_vad_model()
+        _faster_whisper().vad.get_vad_model()
 
     @property
     def multilingual(self) -> bool:
@@ -542,21 +549,19 @@ def _detect(model, audio: np.ndarray) -> str | None:
 
 def _speech_only(audio: np.ndarray) -> np.ndarray | None:
     """The stretches of `audio` that Silero VAD hears as speech, joined; None when there are none."""
-    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
-
-    spoken = get_speech_timestamps(audio, VadOptions())
-    return np.concatenate(collect_chunks(audio, spoken)[0]) if spoken else None
+    vad = _faster_whisper().vad
+    spoken = vad.get_speech_timestamps(audio, vad.VadOptions())
+    return np.concatenate(vad.collect_chunks(audio, spoken)[0]) if spoken else None
 
 
 def _quick_language(model, speech: np.ndarray) -> tuple[str, float]:
     """The language of a few seconds of speech and its probability, from an encoder pass over
     little more than it."""
-    from faster_whisper.audio import pad_or_trim
-
     features = model.feature_extractor(speech)[..., :-1]
     frames = min(max(QUICK_DETECT_MIN_FRAMES, features.shape[-1] + QUICK_DETECT_PADDING_FRAMES),
                  model.feature_extractor.nb_max_frames)
-    languages = model.model.detect_language(model.encode(pad_or_trim(features, frames)))[0]
+    padded = _faster_whisper().audio.pad_or_trim(features, frames)
+    languages = model.model.detect_language(model.encode(padded))[0]
     token, probability = languages[0]
     return token[2:-2], probability  # "<|ja|>"
 
