@@ -17,6 +17,8 @@ _UNSPACED = _KANA + _HAN
 _HANGUL = "\u1100-\u11ff\uac00-\ud7af"
 _CJK = re.compile(f"[{_UNSPACED}{_HANGUL}]")
 KANA = re.compile(f"[{_KANA}]")
+# Hiragana alone writes Japanese grammar (です, ました, から, とても), which every topic shares.
+_HIRAGANA = re.compile("[\u3040-\u309f]")
 HAN = re.compile(f"[{_HAN}]")
 # A space between two Japanese or Chinese characters: Whisper's sentence break in those languages
 # (Korean spaces its words, so Hangul is not among them).
@@ -78,10 +80,12 @@ def stem(word: str) -> str:
 
 
 def topic_terms(text: str, cjk: bool) -> list[str]:
-    """The terms that say what a stretch of speech is about: content words, or CJK bigrams."""
+    """The terms that say what a stretch of speech is about: content words, or CJK bigrams, except
+    those of two hiragana, which are Japanese grammar rather than topic (です, から)."""
     if cjk:
         chars = [c for c in text if c.isalnum()]
-        return [a + b for a, b in zip(chars, chars[1:]) if _CJK.match(a) or _CJK.match(b)]
+        return [a + b for a, b in zip(chars, chars[1:])
+                if (_CJK.match(a) or _CJK.match(b)) and not (_HIRAGANA.match(a) and _HIRAGANA.match(b))]
     return [stem(w) for w in words(text) if len(w) > 2 and w not in STOPWORDS]
 
 
