@@ -10,7 +10,8 @@ from collections.abc import Iterable, Iterator
 # Japanese and Chinese write no spaces between words, so we compare them by character bigrams.
 # Kana: hiragana, katakana and half-width katakana; Han: the unified ideographs, extension A and
 # the compatibility ideographs.
-_KANA = "\u3040-\u30ff\uff66-\uff9f"
+_HIRAGANA_CHARS = "\u3040-\u309f"
+_KANA = _HIRAGANA_CHARS + "\u30a0-\u30ff\uff66-\uff9f"
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNSPACED = _KANA + _HAN
 # Korean spaces its words, but is still written in its own script (jamo and syllables).
@@ -18,7 +19,7 @@ _HANGUL = "\u1100-\u11ff\uac00-\ud7af"
 _CJK = re.compile(f"[{_UNSPACED}{_HANGUL}]")
 KANA = re.compile(f"[{_KANA}]")
 # Hiragana alone writes Japanese grammar (です, ました, から, とても), which every topic shares.
-_HIRAGANA = re.compile("[\u3040-\u309f]")
+_HIRAGANA = re.compile(f"[{_HIRAGANA_CHARS}]")
 HAN = re.compile(f"[{_HAN}]")
 # A space between two Japanese or Chinese characters: Whisper's sentence break in those languages
 # (Korean spaces its words, so Hangul is not among them).
