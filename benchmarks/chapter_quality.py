@@ -3,8 +3,8 @@
     python benchmarks/chapter_quality.py [SET_DIR ...] [--cache DIR] [--per-group N] [--shipped]
 
 SET_DIRs default to every set in ../shared/eval (chapters-dev, chapters-multi, chapters-zh). Each
-video is chaptered as the app does it (local generator, then YouTube's rules), with the cue weights
-and the chapter-count law refitted without the video's channel (the short clips count as one
+video is chaptered as the app does it (local generator, then YouTube's rules), with the cue weights,
+the chapter-count law and the curve weights refitted without the video's channel (the short clips count as one
 group): the figure to expect for a creator nobody fitted on. `--shipped` uses the shipped weights
 instead (in-sample, flattering). The two baselines of ../shared/eval/baselines.py, TextTiling and a
 chapter every 90 s, are scored in the same run.
@@ -28,17 +28,14 @@ from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fit_weights import DEFAULT_SETS, Case, fit_count, fit_cues, load_cases  # noqa: E402
+from fit_weights import DEFAULT_SETS, Case, cached_embeddings, fit_curve_weights, held_out, load_cases  # noqa: E402
 
 from chaptan.chapters import ChapterOptions  # noqa: E402
 from chaptan.chapters.count import shipped_count  # noqa: E402
-from chaptan.chapters.cues import CueModel, shipped_model  # noqa: E402
-from chaptan.chapters.embedding import embed_texts  # noqa: E402
+from chaptan.chapters.cues import shipped_model  # noqa: E402
 from chaptan.chapters.local import LocalChapterer, title_for_span  # noqa: E402
 from chaptan.chapters.rules import enforce  # noqa: E402
 
@@ -56,32 +53,6 @@ def load_module(path: Path, name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def cached_embeddings(case: Case, cache: Path | None) -> np.ndarray:
-    if cache is None:
-        return embed_texts(case.texts)
-    path = cache / case.set / (Path(case.name).stem + ".npy")
-    if path.exists():
-        rows = np.load(path).astype(np.float32)
-        if len(rows) == len(case.texts):
-            return rows
-    rows = embed_texts(case.texts)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, rows.astype(np.float16))
-    return rows
-
-
-def held_out_cues(group: str, others: list[Case], cache: Path | None) -> CueModel:
-    """Cue weights fitted without `group`, kept in the cache folder (a fit takes a minute or two)."""
-    path = cache / f"cues-without-{group.replace(' ', '_').replace('/', '_')}.json" if cache else None
-    if path is not None and path.exists():
-        return CueModel.from_file(path)
-    cues = fit_cues(others)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        cues.save(path)
-    return cues
 
 
 def chapter(case: Case, chapterer: LocalChapterer) -> dict:
@@ -121,19 +92,20 @@ def main() -> None:
         groups[case.group].append(case)
     scored = [c for g in groups.values() for c in (g[:args.per_group] if args.per_group else g)]
     rows: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    videos = {} if args.shipped else {id(v.case): v for v in held_out(cases, args.cache, base_count)}
     spent = 0.0
     for name, members in groups.items():
-        others = [c for c in cases if c.group != name]
-        if args.shipped:
-            cues, count = shipped_model(), base_count
-        else:
-            cues = held_out_cues(name, others, args.cache)
-            count = fit_count(others, base_count)
+        if not args.shipped:
+            weights = fit_curve_weights([v for v in videos.values() if v.case.group != name])
+            print(f"... curve weights without {name}: {weights}", file=sys.stderr, flush=True)
         for case in members:
             if case not in scored:
                 continue
-            vectors = cached_embeddings(case, args.cache)
-            chapterer = LocalChapterer(cues, count, embed=lambda _texts, v=vectors: v)
+            if args.shipped:
+                vectors = cached_embeddings(case, args.cache)
+                chapterer = LocalChapterer(shipped_model(), base_count, embed=lambda _texts, v=vectors: v)
+            else:
+                chapterer = videos[id(case)].chapterer(weights)
             began = time.perf_counter()
             prediction = chapter(case, chapterer)
             spent += time.perf_counter() - began

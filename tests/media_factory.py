@@ -93,12 +93,13 @@ JA_TOPICS = (
 )
 
 # A Japanese explainer of five announced topics, 15 to 30 s each with the Kokoro voice; each pair is
-# (the topic's key term and its reading in kana, which Whisper may write instead; its paragraph).
+# (the topic's key term and how Whisper may write it instead: in kana, or, as the bundled base model
+# does on some machines, as a name of the same sound (藤山 for 富士山); its paragraph).
 JA_FIVE_TOPICS = (
     (("味噌汁", "みそしる"),
      "最初は味噌汁の作り方です。鍋に水と昆布を入れて、出汁を取ります。豆腐とわかめを入れて、"
      "火を止めてから味噌を溶かします。味噌汁は沸騰させないのがこつです。"),
-    (("富士山", "ふじさん"),
+    (("富士山", "ふじさん", "藤山"),
      "二つ目は富士山の話です。富士山は日本で一番高い山で、高さは三千七百七十六メートルです。"
      "夏になると、たくさんの人が富士山に登ります。山頂から見る日の出はとても美しいです。"
      "富士山は昔から絵や歌にもよく描かれてきました。"),
