@@ -79,8 +79,9 @@ class CurveWeights:
     Fitted without each channel in turn, the fits agree: the shortest windows place a change best and
     weigh most, terms more than meaning at every window, and the cues a quarter of what we had
     set by hand (0.15), which had outvoted a clear change of words. Against an equal mix with cues at
-    0.15, channel-held-out: long videos F1@5s 0.162 -> 0.174, segF1 0.242 -> 0.258 (Lex Fridman
-    0.249 -> 0.281 segF1), short clips F1@5s 0.415 -> 0.434, segF1 0.276 -> 0.287."""
+    0.15, channel-held-out (benchmarks/chapter_quality.py): long videos F1@5s 0.162 -> 0.174, segF1
+    0.242 -> 0.257 (Lex Fridman 0.250 -> 0.281 segF1), short clips F1@5s 0.425 -> 0.434, segF1
+    0.275 -> 0.287."""
 
     curves: tuple[float, ...] = (0.254, 0.178, 0.198, 0.126, 0.143, 0.101)
     cue: float = 0.045
