@@ -4,8 +4,8 @@
 
 SET_DIRs default to every set in ../shared/eval (chapters-dev, chapters-multi, chapters-zh). Each
 video is chaptered as the app does it (local generator, then YouTube's rules), with the cue weights,
-the chapter-count law and the curve weights refitted without the video's channel (the short clips count as one
-group): the figure to expect for a creator nobody fitted on. `--shipped` uses the shipped weights
+the chapter-count law and the curve weights refitted without the video's channel (the short clips
+count as one group): the figure to expect for a creator nobody fitted on. `--shipped` uses the shipped weights
 instead (in-sample, flattering). The two baselines of ../shared/eval/baselines.py, TextTiling and a
 chapter every 90 s, are scored in the same run.
 

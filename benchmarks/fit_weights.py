@@ -18,7 +18,7 @@ positive when a creator's chapter starts within 3 s of it.
   would: in-sample cue scores would look surer than they are. This needs every video's sentence
   embeddings: `--cache DIR` keeps them, and the held-out cue models, for the next run.
 
-Judge them by `python benchmarks/chapter_quality.py`, which refits both without the channel scored.
+Judge them by `python benchmarks/chapter_quality.py`, which refits all three without the channel scored.
 Needs scikit-learn.
 """
 

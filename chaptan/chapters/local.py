@@ -137,14 +137,15 @@ class LocalChapterer:
         gap = self.count.expected_gap(transcript.duration)
         # The rows are not scaled to unit spread: a sharp change of words must outweigh the learned
         # cues, which are only hints, while gradual drift leaves them room to decide.
+        windows = [min(max(share * gap, MIN_WINDOW_SECONDS), MAX_WINDOW_SECONDS) for share in WINDOW_SHARES]
+        sums = [window_sums(starts, view, windows) for view in views]
         rows = []
-        for share in WINDOW_SHARES:
-            window = min(max(share * gap, MIN_WINDOW_SECONDS), MAX_WINDOW_SECONDS)
+        for w, window in enumerate(windows):
             # Where a side has less than half a window of speech (the first and last moments of
             # the video), the comparison is between a few words: no evidence either way.
             full = (starts - starts[0] >= window / 2) & (transcript.duration - starts >= window / 2)
-            for view in views:
-                before, after = window_sums(starts, view, [window])[0]
+            for view_sums in sums:
+                before, after = view_sums[w]
                 curve = -_cosines(before, after)
                 # A side where no sentence starts (one long sentence runs through the whole window)
                 # or none shares a term is no evidence either: not "the same topic".
