@@ -42,7 +42,7 @@ from chaptan.chapters.count import CountModel  # noqa: E402
 from chaptan.chapters.cues import WEIGHTS_FILE as CUE_WEIGHTS_FILE  # noqa: E402
 from chaptan.chapters.cues import CueModel, boundary_features  # noqa: E402
 from chaptan.chapters.embedding import embed_texts  # noqa: E402
-from chaptan.chapters.local import CurveWeights, LocalChapterer, pauses_before, spoken_segments  # noqa: E402
+from chaptan.chapters.local import CurveWeights, LocalChapterer, pauses_before, segment_views, spoken_segments  # noqa: E402
 from chaptan.transcript import Transcript  # noqa: E402
 
 EVAL = REPO.parent / "shared" / "eval"
@@ -168,7 +168,8 @@ def held_out(cases: Sequence[Case], cache: Path | None, base: CountModel | None 
         cues, count = held_out_cues(group, others, cache), fit_count(others, base)
         for case in (c for c in cases if c.group == group):
             vectors = cached_embeddings(case, cache)
-            curves = LocalChapterer(cues, count).curves(case.transcript, case.starts, case.texts, vectors)
+            views = segment_views(case.texts, vectors, case.transcript.language)
+            curves = LocalChapterer(cues, count).curves(case.transcript, case.starts, views)
             videos.append(HeldOut(case, cues, count, vectors, curves, cues.score(case.texts, case.pauses)))
     return videos
 
