@@ -22,6 +22,7 @@ import numpy as np
 
 from ..text import KANA, STOPWORDS, is_cjk, stem, words
 from ..transcript import Transcript
+from .model import LONG_VIDEO_SECONDS, OPENING_SECONDS
 
 TITLE_CHARS = 60
 # What creators call the opening, per language; and the words that open a talk with a greeting.
@@ -32,13 +33,6 @@ _GREETING = re.compile(
     r"大家好|欢迎|歡迎|今天|本期|这期|這期", re.IGNORECASE)
 # How far into a chapter we look for the greeting: an introduction opens with it.
 GREETING_SEGMENTS = 6
-# A video at least LONG_VIDEO_SECONDS long whose first chapter lasts at most OPENING_SECONDS opens
-# with an introduction, and its creator calls it that: the first chapter of 98 of the 240 long eval
-# videos is titled "Introduction" or "Intro" alone (Lex Fridman 64 of 75, The Coding Train 22 of 54)
-# and most of CrashCourse's "Introduction: ...", where the topic phrase we wrote matched almost none
-# of them. A first chapter longer than that (a podcast's first conversation) is a topic.
-LONG_VIDEO_SECONDS = 600.0
-OPENING_SECONDS = 300.0
 
 # How many phrases, ranked by counts and rarity, are weighed by meaning too, and how much meaning
 # counts against the counts' share of the best. Rarity counts by its square root: at full weight a
@@ -78,6 +72,10 @@ def title_for_span(transcript: Transcript, start: float, end: float, avoid: Coll
     first = start <= _first_start(transcript)
     if first and _GREETING.search(" ".join(inside[:GREETING_SEGMENTS])):
         intro = INTRODUCTION.get(language, INTRODUCTION["en"])
+    # A long video's short first chapter is its introduction (model.OPENING_SECONDS): Lex Fridman
+    # titles 64 of 75 first chapters "Introduction", The Coding Train 22 of 54, where the topic
+    # phrase we wrote matched almost none of them. A longer first chapter (a podcast's first
+    # conversation) is a topic.
     if first and transcript.duration >= LONG_VIDEO_SECONDS and end - start <= OPENING_SECONDS:
         intro = INTRODUCTION.get(language, INTRODUCTION["en"])
         if intro.casefold() not in taken:
