@@ -65,21 +65,20 @@ def title_for_span(transcript: Transcript, start: float, end: float, avoid: Coll
         return ""
     cjk = is_cjk(" ".join(inside[:20]), transcript.language)
     language = _language(transcript.language, inside, cjk)
-    counts, surface = _phrases(tuple(inside), language)
-    frequency = _segment_frequency(transcript, language)
     taken = {t.casefold() for t in avoid}
-    intro = ""
+    introduction = INTRODUCTION.get(language, INTRODUCTION["en"])
     first = start <= _first_start(transcript)
-    if first and _GREETING.search(" ".join(inside[:GREETING_SEGMENTS])):
-        intro = INTRODUCTION.get(language, INTRODUCTION["en"])
     # A long video's short first chapter is its introduction (model.OPENING_SECONDS): Lex Fridman
     # titles 64 of 75 first chapters "Introduction", The Coding Train 22 of 54, where the topic
     # phrase we wrote matched almost none of them. A longer first chapter (a podcast's first
     # conversation) is a topic.
-    if first and transcript.duration >= LONG_VIDEO_SECONDS and end - start <= OPENING_SECONDS:
-        intro = INTRODUCTION.get(language, INTRODUCTION["en"])
-        if intro.casefold() not in taken:
-            return intro
+    opening = first and transcript.duration >= LONG_VIDEO_SECONDS and end - start <= OPENING_SECONDS
+    if opening and introduction.casefold() not in taken:
+        return introduction
+    greeting = first and _GREETING.search(" ".join(inside[:GREETING_SEGMENTS]))
+    intro = introduction if opening or greeting else ""
+    counts, surface = _phrases(tuple(inside), language)
+    frequency = _segment_frequency(transcript, language)
     for phrase in _best_phrases(counts, surface, frequency, language, " ".join(inside)):
         title = f"{intro}: {phrase}" if intro and phrase else intro or phrase
         if title.casefold() not in taken:
