@@ -16,7 +16,7 @@ from chaptan.chapters import ChapterOptions, generate_chapters, validate
 from chaptan.chapters.local import LocalChapterer, title_for_span
 from chaptan.chapters.rules import enforce
 from chaptan.chapters.titles import INTRODUCTION
-from chaptan.transcript import Segment, Transcript
+from chaptan.transcript import Segment, Transcript, speech
 
 EVAL_DIR = Path(__file__).parents[2] / "shared" / "eval"
 
@@ -208,3 +208,26 @@ def test_a_title_names_the_topic_not_a_contraction() -> None:
     title = title_for_span(transcript, changes[1], changes[2])
     assert "’" not in title and "'" not in title, title
     assert any(word in title.lower() for word in ("hurricane", "rum")), title
+
+
+def test_speaker_labels_are_not_what_is_said() -> None:
+    # A transcript from a service that tells speakers apart: every line starts with who speaks.
+    lines = [line for topic in (PASTA, SPACE, FOOTBALL) for line in topic]
+    labelled = [f"{'Ana Costa' if i % 3 else 'Ben Okafor'}: {line}" for i, line in enumerate(lines)]
+    plain, changes = make_transcript([PASTA, SPACE, FOOTBALL], "en", 3.5)
+    transcript = Transcript("en", plain.duration, tuple(
+        Segment(s.start, s.end, text) for s, text in zip(plain.segments, labelled)))
+    assert [s.text for s in speech(transcript)] == lines
+    result = generate_chapters(transcript, ChapterOptions(), generator="local")
+    assert_valid(result, transcript)
+    titles = " ".join(c.title for c in result.chapters).lower()
+    assert "ana" not in titles and "okafor" not in titles, titles
+    assert all(any(abs(c.start - t) <= 5 for c in result.chapters) for t in changes)
+    said = ["今天聊汽车。", "好的。", "先说电池。", "电池很重要。"]
+    speakers = ["罗永浩", "李想", "罗永浩", "李想"]
+    chinese = Transcript("zh", 12.0, tuple(Segment(3.0 * i, 3.0 * i + 2.0, f"{who}：{line}")
+                                          for i, (who, line) in enumerate(zip(speakers, said))))
+    assert [s.text for s in speech(chinese)] == said
+    # A colon said now and then is speech, not a label.
+    said = Transcript("en", 8.0, (Segment(0.0, 4.0, "Note: the oven is hot."), Segment(4.0, 8.0, "Stir it.")))
+    assert speech(said) == said.segments

@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..text import CJK_SENTENCE_SPACE, SENTENCE_END, is_cjk, topic_terms
-from ..transcript import Segment, Transcript
+from ..transcript import Segment, Transcript, speech
 from . import embedding
 from .count import CountModel, shipped_count
 from .cues import CueModel, shipped_model
@@ -198,10 +198,8 @@ def _sentences(transcript: Transcript) -> tuple[Segment, ...]:
     space, which a chapter start must be able to take. With word timings a piece starts at its first
     word; without them, at its share of the segment's characters."""
     units: list[Segment] = []
-    for segment in transcript.segments:
+    for segment in speech(transcript):
         text = segment.text.strip()
-        if not text:
-            continue
         words = segment.words
         if words:
             cuts = [i for i in range(1, len(words)) if _sentence_break(words[i - 1].text, words[i].text)]

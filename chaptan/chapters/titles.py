@@ -21,7 +21,7 @@ from functools import cache, lru_cache
 import numpy as np
 
 from ..text import KANA, STOPWORDS, is_cjk, stem, words
-from ..transcript import Transcript
+from ..transcript import Transcript, speech
 from .model import LONG_VIDEO_SECONDS, OPENING_SECONDS
 
 TITLE_CHARS = 60
@@ -60,7 +60,7 @@ _lock = threading.Lock()
 def title_for_span(transcript: Transcript, start: float, end: float, avoid: Collection[str] = ()) -> str:
     """A short title for the speech in [start, end), other than the titles in `avoid` (its
     neighbours' titles: a chapter added or split off in the editor must not copy them)."""
-    inside = [s.text.strip() for s in transcript.segments if start <= s.start < end and s.text.strip()]
+    inside = [s.text.strip() for s in speech(transcript) if start <= s.start < end]
     if not inside:
         return ""
     cjk = is_cjk(" ".join(inside[:20]), transcript.language)
@@ -87,7 +87,7 @@ def title_for_span(transcript: Transcript, start: float, end: float, avoid: Coll
 
 
 def _first_start(transcript: Transcript) -> float:
-    return next((s.start for s in transcript.segments if s.text.strip()), 0.0)
+    return next((s.start for s in speech(transcript)), 0.0)
 
 
 def _language(code: str, texts: list[str], cjk: bool) -> str:
@@ -232,7 +232,7 @@ def _by_meaning(ranked: list[Key], weight, surface: dict[Key, Counter[str]], tex
 def _segment_frequency(transcript: Transcript, language: str) -> tuple[Counter[str], int]:
     """In how many segments each candidate word occurs, and how many segments there are."""
     df: Counter[str] = Counter()
-    texts = [s.text.strip() for s in transcript.segments if s.text.strip()]
+    texts = [s.text.strip() for s in speech(transcript)]
     for text in texts:
         df.update({base for run in _runs(text, language) for _, base in run})
     return df, max(len(texts), 1)
