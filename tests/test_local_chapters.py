@@ -229,5 +229,6 @@ def test_speaker_labels_are_not_what_is_said() -> None:
                                           for i, (who, line) in enumerate(zip(speakers, said))))
     assert [s.text for s in speech(chinese)] == said
     # A colon said now and then is speech, not a label.
-    said = Transcript("en", 8.0, (Segment(0.0, 4.0, "Note: the oven is hot."), Segment(4.0, 8.0, "Stir it.")))
-    assert speech(said) == said.segments
+    noted = Transcript("en", 8.0, (Segment(0.0, 4.0, "Note: the oven is hot."),
+                                   Segment(4.0, 8.0, "Stir it.")))
+    assert speech(noted) == noted.segments
