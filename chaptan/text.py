@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Iterable, Iterator
+from functools import cache
 
 # Japanese and Chinese write no spaces between words, so we compare them by character bigrams.
 # Kana: hiragana, katakana and half-width katakana; Han: the unified ideographs, extension A and
@@ -26,6 +28,11 @@ HAN = re.compile(f"[{_HAN}]")
 CJK_SENTENCE_SPACE = re.compile(f"(?<=[{_UNSPACED}]) +(?=[{_UNSPACED}])")
 # Latin marks end a sentence only before a space (3.5 and [12:34] stay whole); CJK full-width marks
 # end it where they stand.
+# Whisper often writes Japanese without 。 and runs sentences on: "…三月十五日ごろです早めに準備すると…".
+# A polite sentence ending straight before a kanji, katakana, digit or Latin letter ends a sentence
+# there; before hiragana the sentence goes on (ですが, ますので, ですね, ましたけど).
+_POLITE_END = "|".join(f"(?<={end})" for end in ("です", "ます", "ました", "でした", "ましょう", "ません"))
+_JAPANESE_RUN_ON = re.compile(f"(?:{_POLITE_END})(?=[{_KANA[len(_HIRAGANA_CHARS):]}{_HAN}0-9A-Za-z０-９])")
 _LATIN_SENTENCE_END = ".?!"
 _CJK_SENTENCE_END = "。？！"
 SENTENCE_END = tuple(_LATIN_SENTENCE_END + _CJK_SENTENCE_END)
@@ -88,6 +95,54 @@ def topic_terms(text: str, cjk: bool) -> list[str]:
         return [a + b for a, b in zip(chars, chars[1:])
                 if (_CJK.match(a) or _CJK.match(b)) and not (_HIRAGANA.match(a) and _HIRAGANA.match(b))]
     return [stem(w) for w in words(text) if len(w) > 2 and w not in STOPWORDS]
+
+
+_READING_LOCK = threading.Lock()
+
+
+@cache
+def _openjtalk():
+    import pyopenjtalk
+
+    return pyopenjtalk
+
+
+def reading_terms(text: str) -> list[str]:
+    """Bigrams of how a Japanese text's nouns sound, in katakana, each marked with "~" so it never
+    meets a bigram of the written characters. Whisper writes a Japanese word by its sound as often as
+    by its characters (富士山 as 藤さん, 申告 as 新国): the readings (フジサン, シンコク) still tie them.
+    A run of nouns is read as one (藤 + さん); numbers are left out, as the written bigrams keep them."""
+    with _READING_LOCK:
+        nodes = _openjtalk().run_frontend(text)
+    terms: list[str] = []
+    run = ""
+    for node in nodes + [{"pos": ""}]:
+        if node["pos"] == "名詞" and node["pos_group1"] != "数":
+            run += node["read"]
+            continue
+        terms.extend("~" + run[i:i + 2] for i in range(len(run) - 1))
+        run = ""
+    return terms
+
+
+def cjk_sentences(text: str) -> list[tuple[int, str]]:
+    """The sentences of a Japanese or Chinese text that Whisper ran together, each with its offset:
+    cut at a space between two characters of those scripts (Whisper's sentence break there) and
+    after a Japanese polite ending that runs straight into the next sentence."""
+    cuts = sorted({m.start() for m in _JAPANESE_RUN_ON.finditer(text)}
+                  | {m.end() for m in CJK_SENTENCE_SPACE.finditer(text)})
+    pieces = [(a, text[a:b]) for a, b in zip([0] + cuts, cuts + [len(text)])]
+    return [(a + len(p) - len(p.lstrip()), p.strip()) for a, p in pieces if p.strip()]
+
+
+def runs_on(word: str, following: str) -> bool:
+    """Whether a sentence ends between two of Whisper's Japanese or Chinese words that it wrote
+    without an end mark: a space between them, or a polite ending run straight into the next."""
+    tail = word.strip()[-4:]
+    head = following.lstrip()[:1]
+    if following.startswith(" ") and CJK_SENTENCE_SPACE.search(tail[-1:] + following):
+        return True
+    return any(m.start() == len(tail) for m in _JAPANESE_RUN_ON.finditer(tail + head))
 
 
 def search_terms(text: str, stopwords: frozenset[str] = STOPWORDS) -> list[str]:

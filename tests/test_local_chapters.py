@@ -143,6 +143,29 @@ def test_cjk_transcripts_get_chapters_titled_from_their_text(language: str, topi
     assert all(any(abs(c.start - t) <= 5 for c in result.chapters) for t in changes)
 
 
+# A Japanese talk as the bundled Whisper writes it: 富士山 mostly by its sound (藤さん), once as
+# written, at the end of its topic.
+JA_HEARD = [
+    ["最初は味噌汁の作り方です。", "鍋に水と昆布を入れて、出汁を取ります。",
+     "豆腐とわかめを入れて、火を止めてから味噌を溶かします。",
+     "味噌汁は沸騰させないのがこつです。", "味噌汁にはねぎを入れてもおいしいです。"],
+    ["二つ目は藤さんの話です。", "藤さんは日本で一番高い山で、高さは三千七百七十六メートルです。",
+     "夏になると、たくさんの人が藤さんに登ります。", "山頂から見る日の出はとても美しいです。",
+     "富士山は昔から絵や歌にもよく描かれてきました。"],
+    ["三つ目は新幹線です。", "新幹線は時速三百キロ近くで走る高速鉄道です。",
+     "東京から大阪まで、新幹線なら二時間半ほどで着きます。",
+     "新幹線はとても時間に正確なことで有名です。", "新幹線の駅弁も人気です。"],
+]
+
+
+def test_a_japanese_word_heard_two_ways_stays_in_its_topic() -> None:
+    # By its characters the last 富士山 line shares nothing with the 藤さん before it, and looked
+    # like the start of the next topic (36 s, not 40 s); by their sound they are one word.
+    transcript, changes = make_transcript(JA_HEARD, "ja", 4.0)
+    result = generate_chapters(transcript, generator="local")
+    assert [c.start for c in result.chapters] == changes
+
+
 def test_title_for_span_is_short_and_from_the_span() -> None:
     transcript, _ = make_transcript([PASTA, SPACE, FOOTBALL], "en", 3.5)
     title = title_for_span(transcript, 42.0, 84.0)

@@ -7,7 +7,7 @@ import pytest
 
 from chaptan.chapters.model import Chapter
 from chaptan.chat import TranscriptIndex, estimate_tokens
-from chaptan.text import script_language, split_sentences
+from chaptan.text import cjk_sentences, reading_terms, runs_on, script_language, split_sentences
 from chaptan.timecode import clock, parse_timestamp, timestamp
 from chaptan.transcript import Segment, Transcript
 
@@ -31,6 +31,27 @@ def test_script_language_and_streamed_sentences() -> None:
     assert [script_language(t) for t in texts] == ["ja", "zh", "ja", "en"]
     assert list(split_sentences(["It is 3.5 m ", "wide. 土星。", "環！Bye"])) == [
         "It is 3.5 m wide.", "土星。", "環！", "Bye"]
+
+
+def test_japanese_homophones_share_their_reading() -> None:
+    # Whisper hears 富士山 as 藤さん and 申告 as 新国: written apart, they sound alike.
+    assert set(reading_terms("藤さんに登ります")) >= set(reading_terms("富士山の話")) - {"~ハナ", "~ナシ"}
+    heard, said = set(reading_terms("確定新国では")), set(reading_terms("確定申告の"))
+    assert {"~シン", "~ンコ", "~コク"} <= heard & said
+    # Grammar and numbers make no terms; the marks keep readings apart from written katakana.
+    assert reading_terms("とてもよかったです") == [] and reading_terms("3776") == []
+    assert all(term.startswith("~") for term in reading_terms("コンブと味噌"))
+
+
+def test_japanese_sentences_run_on_without_end_marks() -> None:
+    text = ("毎年3月15日ごろです早めに準備すると楽になります "
+            "最後は桜です春になると花が咲きますので、楽しみです")
+    assert cjk_sentences(text) == [(0, "毎年3月15日ごろです"), (11, "早めに準備すると楽になります"),
+                                   (26, "最後は桜です"), (32, "春になると花が咲きますので、楽しみです")]
+    # Before hiragana a polite ending goes on (ですが, ですね); a space ends a sentence.
+    assert runs_on("です", "春") and runs_on("ます", " 桜") and runs_on("コツ", " 二つ")
+    assert not runs_on("です", "が") and not runs_on("ます", "ので") and not runs_on("話", "です")
+    assert not runs_on("in", " the")
 
 
 @pytest.mark.parametrize(("seconds", "chapter", "duration", "subtitle"), [

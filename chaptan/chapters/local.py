@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..text import CJK_SENTENCE_SPACE, SENTENCE_END, is_cjk, topic_terms
+from ..text import SENTENCE_END, cjk_sentences, is_cjk, reading_terms, runs_on, script_language, topic_terms
 from ..transcript import Segment, Transcript, speech
 from . import embedding
 from .count import CountModel, shipped_count
@@ -169,8 +169,11 @@ class LocalChapterer:
 
 def segment_views(texts: list[str], vectors: np.ndarray, language: str) -> Views:
     """Each segment seen two ways: by its words (TF-IDF rows: content words, or character bigrams
-    for Chinese and Japanese) and by its meaning (the sentence embeddings `vectors`)."""
-    return _tfidf(texts, is_cjk(" ".join(texts[:50]), language)), vectors
+    for Chinese and Japanese, and for Japanese the bigrams of how its nouns sound too) and by its
+    meaning (the sentence embeddings `vectors`)."""
+    sample = " ".join(texts[:50])
+    japanese = (language or script_language(sample)).split("-")[0].lower() == "ja"
+    return _tfidf(texts, is_cjk(sample, language), japanese), vectors
 
 
 def spoken_segments(transcript: Transcript) -> tuple[np.ndarray, list[str]]:
@@ -194,8 +197,9 @@ def pauses_before(transcript: Transcript) -> np.ndarray:
 def _sentences(transcript: Transcript) -> tuple[Segment, ...]:
     """The transcript's segments with words, each cut where a sentence ends inside it. Whisper runs
     sentences together in one segment, and in Japanese and Chinese often writes no 。 at all, only a
-    space between them: "…のがコツです 二つ目は富士山の話です" holds the start of a new topic at its
-    space, which a chapter start must be able to take. With word timings a piece starts at its first
+    space between them, or nothing at all after a polite ending: "…のがコツです 二つ目は富士山の話です"
+    and "…ごろです早めに準備すると…" each hold the start of a new sentence, which a chapter start
+    must be able to take. With word timings a piece starts at its first
     word; without them, at its share of the segment's characters."""
     units: list[Segment] = []
     for segment in speech(transcript):
@@ -209,27 +213,23 @@ def _sentences(transcript: Transcript) -> tuple[Segment, ...]:
                 if piece_text:
                     units.append(Segment(piece[0].start, piece[-1].end, piece_text, piece))
             continue
-        pieces = [p for p in CJK_SENTENCE_SPACE.split(text) if p.strip()]
-        position, span = 0, max(segment.end - segment.start, 0.0)
-        for piece in pieces:
-            start = segment.start + span * position / len(text)
-            position += len(piece) + 1
-            end = segment.start + span * min(position, len(text)) / len(text)
-            units.append(Segment(start, end, piece.strip()))
+        span = max(segment.end - segment.start, 0.0)
+        for offset, piece in cjk_sentences(text):
+            start = segment.start + span * offset / len(text)
+            end = segment.start + span * (offset + len(piece)) / len(text)
+            units.append(Segment(start, end, piece))
     return tuple(units)
 
 
 def _sentence_break(word: str, following: str) -> bool:
     """Whether a sentence ends between two of Whisper's words."""
-    if word.rstrip().endswith(SENTENCE_END):
-        return True
-    return following.startswith(" ") and bool(CJK_SENTENCE_SPACE.search(word.strip()[-1:] + following))
+    return word.rstrip().endswith(SENTENCE_END) or runs_on(word, following)
 
 
-def _tfidf(texts: list[str], cjk: bool) -> np.ndarray:
+def _tfidf(texts: list[str], cjk: bool, japanese: bool = False) -> np.ndarray:
     """Per-segment TF-IDF rows over the terms that occur in at least two segments (a term said
     once cannot tie two windows together), the MAX_TERMS most widespread of them at most."""
-    terms = [Counter(topic_terms(t, cjk)) for t in texts]
+    terms = [Counter(topic_terms(t, cjk) + (reading_terms(t) if japanese else [])) for t in texts]
     df = Counter(term for counts in terms for term in counts)
     shared = sorted((t for t, n in df.items() if n >= 2), key=lambda t: (-df[t], t))[:MAX_TERMS]
     vocab = {term: i for i, term in enumerate(shared)}
